@@ -1,0 +1,42 @@
+# Two commands matter on a fresh clone: `make plan` and `make test`. Both bootstrap ./venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+PIP := $(VENV)/bin/pip --disable-pip-version-check -q
+
+.PHONY: plan plan-all test bench schema clean
+
+# Runtime deps only (what `pulumi up` installs too); dev tools on top for tests.
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) install -r requirements-dev.txt
+	touch $@
+
+## Offline plan of one stack (default dev): tree on stdout, build/plan-$(STACK).{json,md}
+plan: $(VENV)/.runtime
+	$(PY) -m blueprint.offline.plan --stack $(STACK)
+
+plan-all: $(VENV)/.runtime
+	$(PY) -m blueprint.offline.plan --stack dev --quiet
+	$(PY) -m blueprint.offline.plan --stack prod --quiet
+
+## Everything CI checks
+test: $(VENV)/.dev
+	$(PY) -m pytest -q
+
+## Plan time vs the bare SDK floor for 1, 10 and 100 teams (not a test: figures only)
+bench: $(VENV)/.runtime
+	$(PY) -m blueprint.offline.bench
+
+## Regenerate the JSON Schema editors use for Pulumi.<stack>.yaml
+schema: $(VENV)/.runtime
+	$(PY) -m blueprint.schema
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

@@ -1,0 +1,568 @@
+"""Typed stack configuration: the single source of truth for one AWS Organization.
+
+A stack file (``Pulumi.<stack>.yaml``) holds one organization. Every key under the
+project namespace is validated here, *before* any resource is registered, and all
+problems are reported together, each naming the file and key path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+PROJECT = "secure-org"
+ENVIRONMENTS = ("dev", "test", "prod")
+ROOT = "Root"
+MAX_OU_DEPTH = 5  # AWS Organizations nests OUs at most five levels deep.
+
+# Public commercial regions. Kept as data so a typo such as "us-east1" is caught offline.
+AWS_REGIONS = frozenset(
+    """
+    us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-east-2 ap-south-1
+    ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5
+    ap-southeast-6 ap-southeast-7 ap-northeast-1 ap-northeast-2 ap-northeast-3 ca-central-1
+    ca-west-1 eu-central-1 eu-central-2 eu-west-1 eu-west-2 eu-west-3 eu-south-1 eu-south-2
+    eu-north-1 il-central-1 me-south-1 me-central-1 mx-central-1 sa-east-1
+    """.split()
+)
+
+# Service principals the later capabilities (baseline, pipelines, image factory) need.
+DEFAULT_SERVICE_PRINCIPALS = (
+    "access-analyzer.amazonaws.com",
+    "cloudtrail.amazonaws.com",
+    "config-multiaccountsetup.amazonaws.com",
+    "config.amazonaws.com",
+    "guardduty.amazonaws.com",
+    "imagebuilder.amazonaws.com",
+    "inspector2.amazonaws.com",
+    "malware-protection.guardduty.amazonaws.com",
+    "member.org.stacksets.cloudformation.amazonaws.com",
+    "ram.amazonaws.com",
+    "securityhub.amazonaws.com",
+    "sso.amazonaws.com",
+)
+
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+ROLE_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo must never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _email(value: str) -> str:
+    if not EMAIL_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid email address")
+    return value.lower()
+
+
+def _region(value: str) -> str:
+    if value not in AWS_REGIONS:
+        close = difflib.get_close_matches(value, sorted(AWS_REGIONS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"{value!r} is not an AWS region{hint}")
+    return value
+
+
+def _role(value: str) -> str:
+    if not ROLE_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid IAM role name")
+    return value
+
+
+def _environment(value: str) -> str:
+    if value not in ENVIRONMENTS:
+        raise ValueError(f"{value!r} is not one of {', '.join(ENVIRONMENTS)}")
+    return value
+
+
+def _name(value: str) -> str:
+    if not NAME_RE.match(value):
+        raise ValueError(
+            f"{value!r} must be 3-32 characters of lower-case letters, digits and '-', "
+            "starting with a letter"
+        )
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email), WithJsonSchema({"type": "string", "format": "email"})]
+Region = Annotated[str, AfterValidator(_region), WithJsonSchema({"type": "string", "enum": sorted(AWS_REGIONS)})]
+RoleName = Annotated[str, AfterValidator(_role)]
+Environment = Annotated[str, AfterValidator(_environment), WithJsonSchema({"type": "string", "enum": list(ENVIRONMENTS)})]
+Name = Annotated[str, AfterValidator(_name)]
+OuPath = Annotated[str, Field(description="OU path from the root, e.g. 'Workloads/Prod', or 'Root'")]
+
+
+class PolicyLimit(Strict):
+    max_chars: int = Field(gt=0, description="Largest minified document AWS accepts")
+    max_per_target: int = Field(gt=0, le=50, description="Policies of this type per root, OU or account")
+
+
+class PolicyLimits(Strict):
+    """Defaults are the AWS values in force since 2026-05-15; older orgs may set 5120 / 5."""
+
+    service_control_policy: PolicyLimit = PolicyLimit(max_chars=10240, max_per_target=10)
+    resource_control_policy: PolicyLimit = PolicyLimit(max_chars=5120, max_per_target=5)
+    tag_policy: PolicyLimit = PolicyLimit(max_chars=10000, max_per_target=10)
+    declarative_policy_ec2: PolicyLimit = PolicyLimit(max_chars=10000, max_per_target=10)
+
+
+class OrganizationConfig(Strict):
+    name: Name = Field(description="Short name of this organization, used in resource names")
+    home_region: Region
+    allowed_regions: list[Region] = Field(min_length=1)
+    account_email: str = Field(
+        description="Template for account root emails; {account} becomes the account name",
+        examples=["aws+{account}@example.com"],
+    )
+    org_access_role: RoleName = "OrganizationAccountAccessRole"
+    service_access_principals: list[str] = Field(default_factory=lambda: list(DEFAULT_SERVICE_PRINCIPALS))
+    environment_ous: dict[Environment, OuPath] = Field(
+        default_factory=lambda: {"dev": "Workloads/Dev", "test": "Workloads/Test", "prod": "Workloads/Prod"},
+        description="Which OU each team environment's account is placed in",
+    )
+    suspended_ou: OuPath = "Suspended"
+    policy_limits: PolicyLimits = PolicyLimits()
+
+    @field_validator("account_email")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        if "{account}" not in value:
+            raise ValueError("must contain '{account}' so every account gets its own email")
+        _email(value.replace("{account}", "x"))
+        return value
+
+    @model_validator(mode="after")
+    def _home_allowed(self) -> "OrganizationConfig":
+        if self.home_region not in self.allowed_regions:
+            raise ValueError(f"home_region {self.home_region!r} must be one of allowed_regions")
+        return self
+
+
+class OrganizationalUnit(Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,127}$")]
+    children: list["OrganizationalUnit"] = Field(default_factory=list)
+
+
+class SharedAccount(Strict):
+    name: Name
+    ou: OuPath
+    email: Email | None = Field(default=None, description="Overrides organization.account_email")
+
+
+class SharedAccounts(Strict):
+    log_archive: SharedAccount
+    security: SharedAccount
+    tooling: SharedAccount
+    image_factory: SharedAccount
+
+
+class Team(Strict):
+    name: Name
+    owner_email: Email
+    cost_center: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{2,32}$")]
+    environments: list[Environment] = Field(min_length=1)
+    break_glass_roles: list[RoleName] = Field(default_factory=list)
+    exempt_roles: list[RoleName] = Field(default_factory=list)
+    account_emails: dict[Environment, Email] = Field(
+        default_factory=dict, description="Per-environment overrides of organization.account_email"
+    )
+    previous_names: list[Name] = Field(
+        default_factory=list, description="Earlier team names, so a rename keeps the same accounts"
+    )
+    decommission: list[Environment] = Field(
+        default_factory=list,
+        description="Environments whose account is being closed on purpose (see README)",
+    )
+
+    @field_validator("environments")
+    @classmethod
+    def _unique_envs(cls, value: list[str]) -> list[str]:
+        dupes = sorted({e for e in value if value.count(e) > 1})
+        if dupes:
+            raise ValueError(f"lists {', '.join(dupes)} more than once")
+        return value
+
+
+PolicyKind = Literal[
+    "service_control_policies", "resource_control_policies", "tag_policies", "declarative_policies"
+]
+
+
+class Guardrails(Strict):
+    break_glass_roles: list[RoleName] = Field(min_length=1, description="Exempt from every guardrail")
+    exempt_roles: list[RoleName] = Field(
+        default_factory=list, description="Platform automation roles exempt from guardrails"
+    )
+    service_control_policies: dict[OuPath, list[str]] = Field(default_factory=dict)
+    resource_control_policies: dict[OuPath, list[str]] = Field(default_factory=dict)
+    tag_policies: dict[OuPath, list[str]] = Field(default_factory=dict)
+    declarative_policies: dict[OuPath, list[str]] = Field(default_factory=dict)
+
+
+class StackConfig(Strict):
+    """Everything under the ``secure-org:`` namespace of one stack file."""
+
+    organization: OrganizationConfig
+    organizational_units: list[OrganizationalUnit]
+    shared_accounts: SharedAccounts
+    guardrails: Guardrails
+    teams: list[Team] = Field(default_factory=list)
+
+    # ---- derived views -------------------------------------------------
+    def ou_paths(self) -> list[str]:
+        out: list[str] = []
+
+        def walk(nodes: list[OrganizationalUnit], prefix: str) -> None:
+            for node in nodes:
+                path = f"{prefix}{node.name}"
+                out.append(path)
+                walk(node.children, path + "/")
+
+        walk(self.organizational_units, "")
+        return out
+
+    def accounts(self) -> list["AccountSpec"]:
+        """Every member account the stack manages, shared ones first, in config order."""
+        org = self.organization
+        specs: list[AccountSpec] = []
+        for role in ("log_archive", "security", "tooling", "image_factory"):
+            acct: SharedAccount = getattr(self.shared_accounts, role)
+            email = acct.email or org.account_email.replace("{account}", acct.name).lower()
+            specs.append(AccountSpec(key=role, name=acct.name, email=email, ou=acct.ou, role=role))
+        for team in self.teams:
+            for env in team.environments:
+                name = f"{team.name}-{env}"
+                email = team.account_emails.get(env) or org.account_email.replace("{account}", name).lower()
+                closing = env in team.decommission
+                specs.append(
+                    AccountSpec(
+                        key=name,
+                        name=name,
+                        email=email,
+                        ou=org.suspended_ou if closing else org.environment_ous[env],
+                        role="workload",
+                        team=team.name,
+                        environment=env,
+                        aliases=tuple(f"{old}-{env}" for old in team.previous_names),
+                        decommission=closing,
+                    )
+                )
+        return specs
+
+
+class AccountSpec(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    name: str
+    email: str
+    ou: str
+    role: str
+    team: str | None = None
+    environment: str | None = None
+    aliases: tuple[str, ...] = ()
+    decommission: bool = False
+
+
+# ---------------------------------------------------------------------------
+# Loading and error reporting
+# ---------------------------------------------------------------------------
+
+class ConfigError(Exception):
+    """All problems found in one stack file; ``str()`` lists one per line."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        return [f"{self.source}: {path}: {msg}" if path else f"{self.source}: {msg}" for path, msg in self.problems]
+
+
+def _fmt_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _fmt_error(err: dict[str, Any], model: type[BaseModel] | None) -> tuple[tuple[Any, ...], str]:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    msg = err["msg"]
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        allowed = _allowed_keys(model, loc[:-1]) if model else []
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return loc, f"unknown key {key!r}{hint}"
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    elif kind == "missing":
+        return loc, "is required"
+    elif kind == "string_pattern_mismatch":
+        msg = f"{err['input']!r} does not match {err['ctx']['pattern']}"
+    # dict keys are validated under a synthetic "[key]" segment; keep the path readable.
+    loc = tuple(p for p in loc if p != "[key]")
+    return loc, msg
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Walk the model along ``loc`` to list the keys valid at that position."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        current = _inner_model(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _inner_model(annotation: Any) -> Any:
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _section_errors(name: str, raw: Any, adapter_type: Any) -> tuple[Any, list[tuple[str, str]]]:
+    try:
+        return TypeAdapter(adapter_type).validate_python(raw), []
+    except ValidationError as exc:
+        model = adapter_type if isinstance(adapter_type, type) else _inner_model(adapter_type)
+        problems = []
+        for err in exc.errors():
+            loc, msg = _fmt_error(err, model)
+            problems.append((_fmt_path((name, *loc)), msg))
+        return None, problems
+
+
+def parse(raw: dict[str, Any], source: str) -> StackConfig:
+    """Validate the project's config keys (namespace already stripped) and cross-check them.
+
+    Sections and list items are validated independently so that one broken team
+    does not hide the errors of the next; cross-checks run over whatever parsed.
+    """
+    problems: list[tuple[str, str]] = []
+    sections = {k: f for k, f in StackConfig.model_fields.items()}
+    for key in raw:
+        if key not in sections:
+            close = difflib.get_close_matches(key, list(sections), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append((f"{PROJECT}:{key}", f"unknown key{hint}"))
+
+    parsed: dict[str, Any] = {}
+    for key, field in sections.items():
+        if key not in raw:
+            if field.is_required():
+                problems.append((key, "is required"))
+            continue
+        value = raw[key]
+        if key in ("teams", "organizational_units") and isinstance(value, list):
+            items = []
+            item_type = Team if key == "teams" else OrganizationalUnit
+            for i, item in enumerate(value):
+                ok, errs = _section_errors(f"{key}[{i}]", item, item_type)
+                problems.extend(errs)
+                items.append(ok)
+            parsed[key] = items
+        else:
+            ok, errs = _section_errors(key, value, field.annotation)
+            problems.extend(errs)
+            parsed[key] = ok
+
+    problems.extend(_cross_check(parsed))
+    if problems:
+        raise ConfigError(source, problems)
+    return StackConfig(**parsed)
+
+
+def _cross_check(p: dict[str, Any]) -> list[tuple[str, str]]:
+    """Checks that span sections: references, uniqueness, depth."""
+    problems: list[tuple[str, str]] = []
+    ous = p.get("organizational_units")
+    known_ous: set[str] | None = None
+    if ous is not None and all(o is not None for o in ous):
+        known_ous = set()
+
+        def walk(nodes: list[OrganizationalUnit], prefix: str, loc: str, depth: int) -> None:
+            seen: set[str] = set()
+            for i, node in enumerate(nodes):
+                here = f"{loc}[{i}]"
+                path = f"{prefix}{node.name}"
+                if node.name in seen:
+                    problems.append((here + ".name", f"OU {path!r} is defined twice under the same parent"))
+                seen.add(node.name)
+                if depth > MAX_OU_DEPTH:
+                    problems.append((here, f"OU {path!r} is nested {depth} levels deep; AWS allows {MAX_OU_DEPTH}"))
+                known_ous.add(path)
+                walk(node.children, path + "/", here + ".children", depth + 1)
+
+        walk(ous, "", "organizational_units", 1)
+
+    def check_ou(ref: str, loc: str, allow_root: bool = False) -> None:
+        if known_ous is None or (allow_root and ref == ROOT) or ref in known_ous:
+            return
+        close = difflib.get_close_matches(ref, sorted(known_ous), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        problems.append((loc, f"unknown OU {ref!r}{hint}"))
+
+    org: OrganizationConfig | None = p.get("organization")
+    if org is not None:
+        for env, ref in org.environment_ous.items():
+            check_ou(ref, f"organization.environment_ous.{env}")
+        check_ou(org.suspended_ou, "organization.suspended_ou")
+
+    shared: SharedAccounts | None = p.get("shared_accounts")
+    if shared is not None:
+        for role in SharedAccounts.model_fields:
+            check_ou(getattr(shared, role).ou, f"shared_accounts.{role}.ou")
+
+    rails: Guardrails | None = p.get("guardrails")
+    if rails is not None:
+        from blueprint import policies  # local import: policies depends on this module
+
+        for kind in PolicyKind.__args__:  # type: ignore[attr-defined]
+            available = policies.available(kind)
+            for target, ids in getattr(rails, kind).items():
+                check_ou(target, f"guardrails.{kind}.{target}", allow_root=True)
+                for j, gid in enumerate(ids):
+                    if gid not in available:
+                        close = difflib.get_close_matches(gid, sorted(available), n=1)
+                        hint = f" (did you mean {close[0]!r}?)" if close else ""
+                        problems.append(
+                            (f"guardrails.{kind}.{target}[{j}]", f"no guardrail {gid!r} in policies/{policies.FOLDERS[kind]}/{hint}")
+                        )
+
+    teams = p.get("teams") or []
+    seen_names: dict[str, str] = {}
+    seen_emails: dict[str, str] = {}
+    seen_teams: dict[str, int] = {}
+
+    def claim(table: dict[str, str], value: str, loc: str, what: str) -> None:
+        if value in table:
+            problems.append((loc, f"duplicate {what} {value!r} (already used by {table[value]})"))
+        else:
+            table[value] = loc
+
+    if shared is not None:
+        for role in SharedAccounts.model_fields:
+            acct = getattr(shared, role)
+            claim(seen_names, acct.name, f"shared_accounts.{role}.name", "account name")
+            if acct.email or org is not None:
+                email = acct.email or org.account_email.replace("{account}", acct.name).lower()
+                claim(seen_emails, email, f"shared_accounts.{role}", "account email")
+    for i, team in enumerate(teams):
+        if team is None:
+            continue
+        if team.name in seen_teams:
+            problems.append((f"teams[{i}].name", f"duplicate team {team.name!r} (already teams[{seen_teams[team.name]}])"))
+        seen_teams.setdefault(team.name, i)
+        for env in team.decommission + list(team.account_emails):
+            if env not in team.environments:
+                problems.append((f"teams[{i}]", f"{env!r} is configured but not in environments"))
+        for j, env in enumerate(team.environments):
+            name = f"{team.name}-{env}"
+            claim(seen_names, name, f"teams[{i}].environments[{j}]", "account name")
+            if org is not None:
+                email = team.account_emails.get(env) or org.account_email.replace("{account}", name).lower()
+                claim(seen_emails, email, f"teams[{i}].environments[{j}]", "account email")
+    return problems
+
+
+# ---------------------------------------------------------------------------
+# Sources: a stack file on disk (offline plan, tests) or the Pulumi runtime
+# ---------------------------------------------------------------------------
+
+def namespace_values(flat: dict[str, Any], source: str) -> dict[str, Any]:
+    """Strip ``secure-org:`` from keys and decode JSON-encoded objects as Pulumi passes them."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        ns, _, name = key.partition(":")
+        if ns != PROJECT:
+            continue
+        if isinstance(value, str) and value[:1] in "[{":
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(source, [(name, f"is not valid JSON: {exc}")]) from exc
+        out[name] = value
+    return out
+
+
+def load_file(path: str | Path) -> StackConfig:
+    import yaml
+
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(path.name, [("", f"is not valid YAML: {exc}")]) from exc
+    return parse(namespace_values(doc.get("config") or {}, path.name), path.name)
+
+
+def load_runtime() -> StackConfig:
+    """Read the stack config the Pulumi engine (or the mock runtime) hands the program."""
+    import pulumi
+    from pulumi.runtime import config as rc
+
+    flat = {**rc.get_config_env(), **rc.CONFIG.get()}
+    source = f"Pulumi.{pulumi.get_stack()}.yaml"
+    return parse(namespace_values(flat, source), source)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of a whole stack file, for editors (yaml-language-server)."""
+    inner = StackConfig.model_json_schema()
+    defs = inner.pop("$defs", {})
+    props = {f"{PROJECT}:{k}": v for k, v in inner["properties"].items()}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "secure-org Pulumi stack file",
+        "type": "object",
+        "properties": {
+            "config": {
+                "type": "object",
+                "properties": {**props, "aws:region": {"type": "string"}},
+                "required": [f"{PROJECT}:{k}" for k in inner.get("required", [])],
+                "patternProperties": {"^(?!secure-org:)[A-Za-z0-9_-]+:.+$": {}},
+                "additionalProperties": False,
+            },
+            "secretsprovider": {"type": "string"},
+            "encryptedkey": {"type": "string"},
+            "environment": {},
+        },
+        "$defs": defs,
+    }

@@ -1,0 +1,125 @@
+"""From stack config to the exact set of guardrail policies per target, before any resource exists.
+
+This is pure: it needs no Pulumi runtime, so the limits are checked (and packing decided)
+at config-load time. The components only register what this returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from blueprint import packer, policies
+from blueprint.config import ROOT, AccountSpec, StackConfig
+from blueprint.policies import Deferred
+
+ACCOUNT_ID_STANDIN = "0" * 12  # account ids are always twelve digits
+ORG_ID_STANDIN = "o-" + "x" * 32  # org ids are o- plus 10 to 32 characters
+ORG_ID = Deferred("org_id", ORG_ID_STANDIN)
+
+# Roles AWS and the platform itself rely on: never editable from inside a member account.
+STACKSET_EXEC = "arn:aws:iam::*:role/stacksets-exec-*"
+SSO_ROLES = "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*"
+
+
+class GuardrailLimitError(Exception):
+    """One or more targets whose guardrails cannot fit within AWS limits."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass
+class TargetPolicies:
+    kind: str
+    target: str  # "Root" or an OU path
+    packed: packer.Packed
+    values: dict[str, Any]
+
+    @property
+    def aws_type(self) -> str:
+        return policies.AWS_TYPES[self.kind]
+
+
+def account_id(key: str) -> Deferred:
+    return Deferred(f"account:{key}", ACCOUNT_ID_STANDIN)
+
+
+def accounts_under(cfg: StackConfig, target: str) -> list[AccountSpec]:
+    return [
+        a for a in cfg.accounts() if target == ROOT or a.ou == target or a.ou.startswith(target + "/")
+    ]
+
+
+def _role_arn(name: str) -> str:
+    return f"arn:aws:iam::*:role/{name}"
+
+
+def values_for(cfg: StackConfig, target: str) -> dict[str, Any]:
+    """Placeholder values for one target.
+
+    Team break-glass and exempt roles are exempted only in that team's own accounts
+    (exact account ARNs), and only in the policies of targets above those accounts.
+    """
+    g = cfg.guardrails
+    org = cfg.organization
+    break_glass: list[Any] = [_role_arn(r) for r in sorted(set(g.break_glass_roles))]
+    exempt: list[Any] = list(break_glass) + [_role_arn(r) for r in sorted(set(g.exempt_roles))]
+    exempt += [_role_arn(org.org_access_role), STACKSET_EXEC]
+    teams = {t.name: t for t in cfg.teams}
+    team_bg: list[Any] = []
+    team_exempt: list[Any] = []
+    for acct in accounts_under(cfg, target):
+        team = teams.get(acct.team or "")
+        if team is None:
+            continue
+        for role in sorted(set(team.break_glass_roles)):
+            team_bg.append(Deferred(f"account:{acct.key}", ACCOUNT_ID_STANDIN, f"arn:aws:iam::{{}}:role/{role}"))
+        for role in sorted(set(team.exempt_roles) - set(team.break_glass_roles)):
+            team_exempt.append(Deferred(f"account:{acct.key}", ACCOUNT_ID_STANDIN, f"arn:aws:iam::{{}}:role/{role}"))
+    critical = [_role_arn(org.org_access_role), STACKSET_EXEC, SSO_ROLES] + [_role_arn(r) for r in sorted(set(g.break_glass_roles))]
+    return {
+        "allowed_regions": list(org.allowed_regions),
+        "home_region": org.home_region,
+        "break_glass_principal_arns": _dedupe(break_glass + team_bg),
+        "exempt_principal_arns": _dedupe(exempt + team_bg + team_exempt),
+        "critical_role_arns": _dedupe(critical),
+        "image_factory_account_id": account_id("image_factory"),
+        "org_id": ORG_ID,
+        "team_names": sorted({t.name for t in cfg.teams}) or ["none"],
+        "environments": sorted({e for t in cfg.teams for e in t.environments}) or ["none"],
+        "cost_centers": sorted({t.cost_center for t in cfg.teams}) or ["none"],
+    }
+
+
+def _dedupe(items: list[Any]) -> list[Any]:
+    seen: set[Any] = set()
+    out = []
+    for i in items:
+        if i not in seen:
+            seen.add(i)
+            out.append(i)
+    return out
+
+
+def plan(cfg: StackConfig) -> list[TargetPolicies]:
+    """Render and pack every attached guardrail; raise one error listing every target over its limits."""
+    out: list[TargetPolicies] = []
+    problems: list[str] = []
+    for kind in policies.FOLDERS:
+        limit = getattr(cfg.organization.policy_limits, policies.LIMIT_FIELDS[kind])
+        for target, ids in getattr(cfg.guardrails, kind).items():
+            values = values_for(cfg, target)
+            units: list[packer.Unit] = []
+            try:
+                for gid in ids:
+                    units.extend(packer.units_from(kind, gid, policies.load(kind, gid), values))
+                packed = packer.pack(kind, target, units, limit.max_chars, limit.max_per_target)
+            except (packer.PackError, policies.PolicyError) as exc:
+                problems.append(str(exc))
+                continue
+            out.append(TargetPolicies(kind, target, packed, values))
+    if problems:
+        raise GuardrailLimitError(problems)
+    return out

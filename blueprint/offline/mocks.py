@@ -1,0 +1,159 @@
+"""Pulumi mock runtime that behaves like AWS closely enough to run the real program.
+
+IDs are derived from resource names, so the same config always yields the same plan.
+``RecordingMonitor`` keeps what the engine would receive for every registration:
+parent, provider, protect, dependencies and inputs with their engine (camelCase) names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+
+MANAGEMENT_ACCOUNT_ID = "111111111111"
+PARTITION = "aws"
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def fake_account_id(name: str) -> str:
+    return str(int(_digest("account", name), 16) % 10**12).rjust(12, "0")
+
+
+def _alnum(seed: str, n: int) -> str:
+    alphabet = string.ascii_lowercase + string.digits
+    num = int(_digest(seed), 16)
+    out = ""
+    for _ in range(n):
+        num, r = divmod(num, len(alphabet))
+        out += alphabet[r]
+    return out
+
+
+class OfflineMocks(pulumi.runtime.Mocks):
+    def __init__(self, region: str = "us-east-1"):
+        self.region = region
+        self.org_id = "o-" + _alnum("org", 10)
+        self.root_id = "r-" + _alnum("root", 4)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        t, name, inputs = args.typ, args.name, dict(args.inputs)
+        state = dict(inputs)
+        rid = f"{name}-id"
+        region = inputs.get("region", self.region)
+        if t == "aws:organizations/organization:Organization":
+            rid = self.org_id
+            state |= {
+                "arn": f"arn:aws:organizations::{MANAGEMENT_ACCOUNT_ID}:organization/{rid}",
+                "masterAccountId": MANAGEMENT_ACCOUNT_ID,
+                "roots": [
+                    {
+                        "id": self.root_id,
+                        "name": "Root",
+                        "arn": f"arn:aws:organizations::{MANAGEMENT_ACCOUNT_ID}:root/{rid}/{self.root_id}",
+                        "policyTypes": [{"type": p, "status": "ENABLED"} for p in inputs.get("enabledPolicyTypes", [])],
+                    }
+                ],
+            }
+        elif t == "aws:organizations/organizationalUnit:OrganizationalUnit":
+            rid = f"ou-{self.root_id[2:]}-{_alnum(name, 8)}"
+            state["arn"] = f"arn:aws:organizations::{MANAGEMENT_ACCOUNT_ID}:ou/{self.org_id}/{rid}"
+        elif t == "aws:organizations/account:Account":
+            rid = fake_account_id(inputs.get("name", name))
+            state |= {"arn": f"arn:aws:organizations::{MANAGEMENT_ACCOUNT_ID}:account/{self.org_id}/{rid}", "status": "ACTIVE"}
+        elif t == "aws:organizations/policy:Policy":
+            rid = "p-" + _alnum(name, 8)
+            state["arn"] = f"arn:aws:organizations::{MANAGEMENT_ACCOUNT_ID}:policy/{self.org_id}/{rid}"
+        else:
+            # Generic: an ARN-shaped value keeps downstream interpolation realistic.
+            service = t.split(":")[1].split("/")[0] if ":" in t else "unknown"
+            state.setdefault("arn", f"arn:{PARTITION}:{service}:{region}:{MANAGEMENT_ACCOUNT_ID}:{name}")
+        return rid, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+        tok = args.token
+        if tok == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": MANAGEMENT_ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{MANAGEMENT_ACCOUNT_ID}:role/PlatformDeployer",
+                "userId": "AROAOFFLINE",
+                "id": MANAGEMENT_ACCOUNT_ID,
+            }, None
+        if tok == "aws:index/getPartition:getPartition":
+            return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}, None
+        if tok == "aws:index/getRegion:getRegion":
+            region = args.args.get("region") or self.region
+            return {"name": region, "region": region, "id": region}, None
+        if tok == "aws:iam/getPolicyDocument:getPolicyDocument":
+            raise NotImplementedError("build policy documents with json.dumps, not getPolicyDocument")
+        return {}, None
+
+
+@dataclass
+class Registration:
+    urn: str
+    id: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    provider: str
+    inputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool
+    ignore_changes: list[str]
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+
+
+class RecordingMonitor(MockMonitor):
+    """A MockMonitor that also records every RegisterResource request, in order."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object)
+            self.registrations.append(
+                Registration(
+                    urn=response.urn,
+                    id=response.id,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    custom=bool(request.custom),
+                    provider=request.provider,
+                    inputs=_plain(inputs),
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    ignore_changes=list(request.ignoreChanges),
+                    dependencies=sorted(set(request.dependencies)),
+                    property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
+                    aliases=[a.name or a.urn for a in request.aliases] if request.aliases else [],
+                )
+            )
+        return response
+
+
+def _plain(value: Any) -> Any:
+    """Make deserialized inputs JSON-safe (resource references become their URNs)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    urn = getattr(value, "urn", None)
+    return f"<resource {type(value).__name__}>" if urn is None else str(urn)

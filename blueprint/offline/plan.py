@@ -1,0 +1,150 @@
+"""Offline plan: the whole deployment of one stack, with no AWS credentials and no Pulumi CLI.
+
+    python -m blueprint.offline.plan --stack dev        (what `make plan STACK=dev` runs)
+
+Runs the real program under the Pulumi mock runtime with ``Pulumi.<stack>.yaml``,
+records every registered resource, checks it, prints a tree, and writes
+``build/plan-<stack>.json`` and ``build/plan-<stack>.md``.
+
+Exit codes: 0 clean, 1 mandatory finding, 2 configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from blueprint import guardrails
+from blueprint.config import ConfigError, StackConfig, namespace_values, parse
+from blueprint.offline import checks, report
+from blueprint.offline.runtime import run_program, stack_file_config
+
+REPO = Path(__file__).resolve().parent.parent.parent
+EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG = 0, 1, 2
+
+
+def provider_count(resources: list[dict[str, Any]]) -> int:
+    """Provider plugin instances the engine would start: explicit ones plus each package's default."""
+    explicit = {r["urn"] for r in resources if r["type"].startswith("pulumi:providers:")}
+    defaults = {r["type"].split(":")[0] for r in resources if r["custom"] and not r["provider"] and not r["type"].startswith("pulumi:providers:")}
+    return len(explicit) + len(defaults)
+
+
+def summarize(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    custom = [r for r in resources if r["custom"] and not r["type"].startswith("pulumi:providers:")]
+    return {
+        "resources": len(custom),
+        "components": sum(1 for r in resources if not r["custom"]),
+        "providers": provider_count(resources),
+        "protected": sum(1 for r in custom if r["protect"]),
+        "by_type": dict(sorted(Counter(r["type"] for r in resources).items())),
+    }
+
+
+def guardrail_summary(cfg: StackConfig, planned: list[guardrails.TargetPolicies], resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per target: the policies it gets, their real sizes and the slots they use."""
+    from blueprint import policies
+
+    contents = {r["inputs"].get("name"): r["inputs"].get("content", "") for r in resources if r["type"] == checks.POLICY}
+    out = []
+    for tp in planned:
+        limit = getattr(cfg.organization.policy_limits, policies.LIMIT_FIELDS[tp.kind])
+        short = policies.SHORT[tp.kind]
+        from components.guardrails import slug
+
+        rows = []
+        for i in range(len(tp.packed.bins)):
+            name = f"{cfg.organization.name}-{short}-{slug(tp.target)}-{i + 1}"
+            rows.append(
+                {
+                    "name": name,
+                    "chars": len(contents.get(name, "")),
+                    "statements": len(tp.packed.bins[i]),
+                    "guardrails": tp.packed.sources(i),
+                }
+            )
+        reserved = 1 if tp.kind in policies.DEFAULT_ATTACHED else 0
+        out.append(
+            {
+                "kind": tp.kind,
+                "type": tp.aws_type,
+                "target": tp.target,
+                "max_chars": limit.max_chars,
+                "slots_used": len(rows) + reserved,
+                "slots_max": limit.max_per_target,
+                "merged": tp.packed.merged,
+                "policies": rows,
+            }
+        )
+    return out
+
+
+def plan_stack(stack: str, stack_file: Path | None = None) -> tuple[int, dict[str, Any]]:
+    """Build the plan of one stack. Returns (exit code, plan document)."""
+    from blueprint import program
+
+    stack_file = stack_file or REPO / f"Pulumi.{stack}.yaml"
+    flat, secrets = stack_file_config(stack_file)
+    source = stack_file.name
+    doc: dict[str, Any] = {"stack": stack, "source": source, "resources": [], "summary": {}, "findings": []}
+    try:
+        cfg = parse(namespace_values(flat, source), source)
+    except ConfigError as exc:
+        doc["config_errors"] = exc.lines()
+        return EXIT_CONFIG, doc
+    try:
+        planned = guardrails.plan(cfg)
+    except guardrails.GuardrailLimitError as exc:
+        doc["findings"] = [checks.finding("guardrail-limits", "", p) for p in exc.problems]
+        return EXIT_FINDINGS, doc
+
+    regs = run_program(stack, flat, secrets, program.main)
+    # Sorted by URN so the same config always writes the same file (diffable in review).
+    resources = sorted((asdict(r) for r in regs), key=lambda r: r["urn"])
+    doc["resources"] = resources
+    doc["summary"] = summarize(resources)
+    doc["guardrails"] = guardrail_summary(cfg, planned, resources)
+    doc["accounts"] = [a.model_dump() for a in cfg.accounts()]
+    doc["findings"] = checks.run(cfg, resources)
+    code = EXIT_FINDINGS if any(f["severity"] == "mandatory" for f in doc["findings"]) else EXIT_OK
+    return code, doc
+
+
+def write(doc: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stack = doc["stack"]
+    json_path = out_dir / f"plan-{stack}.json"
+    md_path = out_dir / f"plan-{stack}.md"
+    json_path.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")
+    md_path.write_text(report.markdown(doc))
+    return json_path, md_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stack", default="dev")
+    ap.add_argument("--file", type=Path, help="stack file (default Pulumi.<stack>.yaml)")
+    ap.add_argument("--out", type=Path, default=REPO / "build")
+    ap.add_argument("--quiet", action="store_true", help="no tree, just the summary")
+    args = ap.parse_args(argv)
+
+    code, doc = plan_stack(args.stack, args.file)
+    if code == EXIT_CONFIG:
+        print(f"configuration rejected ({len(doc['config_errors'])} problems):", file=sys.stderr)
+        for line in doc["config_errors"]:
+            print(f"  {line}", file=sys.stderr)
+        return code
+    json_path, md_path = write(doc, args.out)
+    print(report.text(doc, tree=not args.quiet))
+    print(f"\nwrote {json_path.relative_to(Path.cwd()) if json_path.is_relative_to(Path.cwd()) else json_path}"
+          f" and {md_path.name}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

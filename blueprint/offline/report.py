@@ -1,0 +1,166 @@
+"""Human views of an offline plan: a terminal tree and a PR-comment Markdown page."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from blueprint.offline import checks
+
+
+def account_of(r: dict[str, Any]) -> str:
+    """Which account a resource deploys into, judged by its provider."""
+    if not r["custom"]:
+        return ""
+    if not r["provider"]:
+        return "management"
+    urn = r["provider"].split("::id")[0] if "::" in r["provider"] else r["provider"]
+    return urn.rsplit("::", 1)[-1].split("::")[0]
+
+
+def _children(resources: list[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    urns = {r["urn"] for r in resources}
+    kids: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    roots = []
+    for r in resources:
+        if r["parent"] in urns:
+            kids[r["parent"]].append(r)
+        else:
+            roots.append(r)
+    return kids, roots
+
+
+def _flags(r: dict[str, Any]) -> str:
+    flags = []
+    if r["protect"]:
+        flags.append("protected")
+    if r["retain_on_delete"]:
+        flags.append("retained")
+    acct = account_of(r)
+    if acct:
+        flags.append(f"@{acct}")
+    return f"  [{', '.join(flags)}]" if flags else ""
+
+
+def text(doc: dict[str, Any], tree: bool = True) -> str:
+    lines = [f"Offline plan of stack '{doc['stack']}' ({doc['source']})", ""]
+    resources = doc["resources"]
+    if tree and resources:
+        kids, roots = _children(resources)
+
+        def walk(r: dict[str, Any], prefix: str, last: bool) -> None:
+            branch = "`-- " if last else "|-- "
+            lines.append(f"{prefix}{branch}{r['type']}  {r['name']}{_flags(r)}")
+            sub = kids.get(r["urn"], [])
+            for i, c in enumerate(sub):
+                walk(c, prefix + ("    " if last else "|   "), i == len(sub) - 1)
+
+        for i, r in enumerate(roots):
+            walk(r, "", i == len(roots) - 1)
+        lines.append("")
+    s = doc.get("summary", {})
+    if s:
+        lines.append(
+            f"{s['resources']} resources in {s['components']} components, "
+            f"{s['providers']} provider instance(s), {s['protected']} protected"
+        )
+        width = max((len(t) for t in s["by_type"]), default=0)
+        for t, n in s["by_type"].items():
+            lines.append(f"  {t.ljust(width)}  {n}")
+    for g in doc.get("guardrails", []):
+        sizes = ", ".join(f"{p['chars']}" for p in g["policies"])
+        lines.append(
+            f"  {g['type']:<24} {g['target']:<16} {len(g['policies'])} policies ({sizes} of {g['max_chars']} chars), "
+            f"{g['slots_used']}/{g['slots_max']} slots{' (merged)' if g['merged'] else ''}"
+        )
+    findings = doc.get("findings", [])
+    lines.append("")
+    if findings:
+        lines.append(f"{len(findings)} finding(s):")
+        for f in findings:
+            lines.append(f"  [{f['severity']}] {f['rule']}: {f['message']}  {f['urn']}")
+    else:
+        lines.append("no findings")
+    return "\n".join(lines)
+
+
+def mermaid(doc: dict[str, Any], highlight: set[str] | None = None) -> str:
+    """OUs, accounts and the policies attached to each target, as a Mermaid graph."""
+    highlight = highlight or set()
+    resources = doc["resources"]
+    by_id = {r["id"]: r for r in resources if r.get("id")}
+    node: dict[str, str] = {}
+    out = ["graph LR"]
+
+    def nid(key: str) -> str:
+        if key not in node:
+            node[key] = f"n{len(node)}"
+        return node[key]
+
+    root_key = "root"
+    out.append(f'  {nid(root_key)}(["Root"])')
+    for r in resources:
+        if r["type"] == "aws:organizations/organizationalUnit:OrganizationalUnit":
+            out.append(f'  {nid(r["urn"])}["OU {r["inputs"]["name"]}"]')
+    for r in resources:
+        if r["type"] == "aws:organizations/organizationalUnit:OrganizationalUnit":
+            parent = by_id.get(r["inputs"].get("parentId", ""))
+            src = nid(parent["urn"]) if parent else nid(root_key)
+            out.append(f"  {src} --> {nid(r['urn'])}")
+    for r in resources:
+        if r["type"] == checks.ACCOUNT:
+            parent = by_id.get(r["inputs"].get("parentId", ""))
+            out.append(f'  {nid(r["urn"])}("{r["inputs"]["name"]}")')
+            out.append(f"  {nid(parent['urn']) if parent else nid(root_key)} --> {nid(r['urn'])}")
+    for r in resources:
+        if r["type"] == checks.ATTACHMENT:
+            policy = by_id.get(r["inputs"].get("policyId", ""))
+            target = by_id.get(r["inputs"].get("targetId", ""))
+            if policy is None:
+                continue
+            pname = policy["inputs"].get("name", policy["name"])
+            out.append(f'  {nid(policy["urn"])}[["{pname}"]]')
+            out.append(f"  {nid(policy['urn'])} -.-> {nid(target['urn']) if target else nid(root_key)}")
+    out.append("  classDef policy fill:#fff5d6,stroke:#b58900")
+    policies = [nid(r["urn"]) for r in resources if r["type"] == checks.POLICY]
+    if policies:
+        out.append(f"  class {','.join(policies)} policy")
+    marked = [node[u] for u in highlight if u in node]
+    if marked:
+        out.append("  classDef changed fill:#ffd6d6,stroke:#d00,stroke-width:2px")
+        out.append(f"  class {','.join(marked)} changed")
+    return "\n".join(out)
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    s = doc.get("summary", {})
+    findings = doc.get("findings", [])
+    mandatory = sum(1 for f in findings if f["severity"] == "mandatory")
+    lines = [f"## Offline plan: `{doc['stack']}`", ""]
+    if s:
+        lines.append(
+            f"**{s['resources']}** resources in **{s['components']}** components, "
+            f"**{s['providers']}** provider instance(s), **{s['protected']}** protected. "
+            f"Findings: **{mandatory}** mandatory, **{len(findings) - mandatory}** advisory."
+        )
+        lines += ["", "<details><summary>Resources by type</summary>", "", "| type | count |", "|---|---:|"]
+        lines += [f"| `{t}` | {n} |" for t, n in s["by_type"].items()]
+        lines += ["", "</details>", ""]
+    if doc.get("guardrails"):
+        lines += ["### Guardrails", "", "| type | target | policies (chars / limit) | slots | guardrails |", "|---|---|---|---|---|"]
+        for g in doc["guardrails"]:
+            sizes = ", ".join(f"{p['chars']}" for p in g["policies"])
+            ids = ", ".join(sorted({i for p in g["policies"] for i in p["guardrails"]}))
+            lines.append(
+                f"| {g['type']} | {g['target']} | {sizes} / {g['max_chars']} | {g['slots_used']}/{g['slots_max']} | {ids} |"
+            )
+        lines.append("")
+    lines += ["### Findings", ""]
+    if findings:
+        lines += ["| severity | rule | resource | message |", "|---|---|---|---|"]
+        lines += [f"| {f['severity']} | {f['rule']} | `{f['urn'].rsplit('::', 1)[-1]}` | {f['message']} |" for f in findings]
+    else:
+        lines.append("None.")
+    if doc["resources"]:
+        lines += ["", "### Organization", "", "```mermaid", mermaid(doc), "```"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,197 @@
+"""Pack guardrail units into as few policies as the target's limits allow, deterministically.
+
+A *unit* is the smallest piece that may move between policies: one IAM statement of
+an SCP or RCP, or one top-level entry of a tag / declarative policy. Packing is:
+
+1. drop exact duplicates (two guardrails may carry the same statement);
+2. first-fit-decreasing bin packing (size desc, then text, so output is stable);
+3. if that needs more policies than the target has free slots, merge statements that
+   differ only in ``Action``/``Sid`` and pack again;
+4. if it still does not fit, raise :class:`PackError` saying which target is over and by how much.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from blueprint.policies import DEFAULT_ATTACHED, minify, render
+
+STATEMENTS = "statements"
+MAPPING = "mapping"
+
+# Document shells; units are joined by "," between the prefix and the suffix.
+SHELLS = {
+    "service_control_policies": (STATEMENTS, '{"Version":"2012-10-17","Statement":[', "]}"),
+    "resource_control_policies": (STATEMENTS, '{"Version":"2012-10-17","Statement":[', "]}"),
+    "tag_policies": (MAPPING, '{"tags":{', "}}"),
+    "declarative_policies": (MAPPING, '{"ec2_attributes":{', "}}"),
+}
+
+
+class PackError(Exception):
+    """A target whose guardrails cannot fit; ``str()`` says which and by how much."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    source: str  # guardrail id(s) it came from, for traceability in the plan
+    template: Any  # statement dict, or a (key, value) pair for mapping kinds; placeholders unrendered
+    text: str  # minified fragment rendered with stand-ins: its size is what we pack by
+
+    @property
+    def size(self) -> int:
+        return len(self.text)
+
+
+@dataclass
+class Packed:
+    kind: str
+    target: str
+    bins: list[list[Unit]] = field(default_factory=list)
+    merged: bool = False
+
+    def sources(self, i: int) -> list[str]:
+        out: list[str] = []
+        for u in self.bins[i]:
+            for s in u.source.split("+"):
+                if s not in out:
+                    out.append(s)
+        return sorted(out)
+
+    def document(self, i: int, values: dict[str, Any]) -> str:
+        """Minified policy text of bin ``i`` with ``values`` filled in."""
+        return assemble(self.kind, [render(u.template, values, f"{self.target}") for u in self.bins[i]])
+
+
+def assemble(kind: str, rendered_units: list[Any]) -> str:
+    shape, prefix, suffix = SHELLS[kind]
+    if shape == STATEMENTS:
+        parts = [minify(u) for u in rendered_units]
+    else:
+        parts = [minify(k) + ":" + minify(v) for k, v in rendered_units]
+    return prefix + ",".join(parts) + suffix
+
+
+def units_from(kind: str, gid: str, doc: dict[str, Any], values: dict[str, Any]) -> list[Unit]:
+    """Split one guardrail document into units, each rendered with stand-ins for sizing."""
+    shape = SHELLS[kind][0]
+    if shape == STATEMENTS:
+        stmts = doc.get("Statement")
+        if isinstance(stmts, dict):
+            stmts = [stmts]
+        if not isinstance(stmts, list) or not stmts:
+            raise PackError(f"{gid}: an IAM policy document needs a non-empty Statement list")
+        return [Unit(gid, s, minify(render(s, values, gid))) for s in stmts]
+    (container,) = [k for k in doc if k != "Version"] or [None]
+    body = doc.get(container) if container else None
+    expected = SHELLS[kind][1][2:].split('"')[0]
+    if container != expected or not isinstance(body, dict) or not body:
+        raise PackError(f"{gid}: a {kind} document needs one non-empty '{expected}' object")
+    out = []
+    for key, value in body.items():
+        rk, rv = render([key, value], values, gid)
+        out.append(Unit(gid, (key, value), minify(rk) + ":" + minify(rv)))
+    return out
+
+
+def _ffd(units: list[Unit], capacity: int) -> list[list[Unit]]:
+    bins: list[list[Unit]] = []
+    room: list[int] = []
+    for u in sorted(units, key=lambda u: (-u.size, u.text)):
+        for i, free in enumerate(room):
+            if u.size + 1 <= free:  # +1 for the separating comma
+                bins[i].append(u)
+                room[i] -= u.size + 1
+                break
+        else:
+            bins.append([u])
+            room.append(capacity - u.size)
+    # Keep each policy's statements in a stable, readable order.
+    return [sorted(b, key=lambda u: (u.source, u.text)) for b in bins]
+
+
+def _merge(units: list[Unit], kind: str) -> list[Unit]:
+    """Union the actions of statements that differ only in Sid and Action."""
+    if SHELLS[kind][0] != STATEMENTS:
+        return units
+    groups: dict[str, list[Unit]] = {}
+    order: list[str] = []
+    for u in units:
+        t = u.template
+        if not isinstance(t, dict) or "Action" not in t:
+            key = "\0" + u.text  # unmergeable: its own group
+        else:
+            key = minify({k: v for k, v in sorted(t.items()) if k not in ("Sid", "Action")})
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(u)
+    merged: list[Unit] = []
+    for key in order:
+        members = groups[key]
+        if len(members) == 1:
+            merged.append(members[0])
+            continue
+        actions: set[str] = set()
+        for m in members:
+            a = m.template["Action"]
+            actions.update([a] if isinstance(a, str) else a)
+        base = {k: v for k, v in members[0].template.items() if k != "Sid"}
+        base["Action"] = sorted(actions)
+        # Size is recomputed from the members' rendered text: only Action differs, and
+        # actions never hold placeholders, so rendering the merged template is exact.
+        rendered = json.loads(members[0].text)
+        rendered.pop("Sid", None)
+        rendered["Action"] = base["Action"]
+        ordered = {k: rendered[k] for k in base}
+        source = "+".join(sorted({s for m in members for s in m.source.split("+")}))
+        merged.append(Unit(source, base, minify(ordered)))
+    return merged
+
+
+def pack(kind: str, target: str, units: list[Unit], max_chars: int, max_per_target: int) -> Packed:
+    """Pack ``units`` for one target; see the module docstring for the steps."""
+    _, prefix, suffix = SHELLS[kind]
+    overhead = len(prefix) + len(suffix)
+    reserved = 1 if kind in DEFAULT_ATTACHED else 0
+    slots = max_per_target - reserved
+    capacity = max_chars - overhead
+
+    seen: set[str] = set()
+    unique = []
+    for u in units:
+        if u.text not in seen:
+            seen.add(u.text)
+            unique.append(u)
+    if not unique:
+        return Packed(kind, target)
+
+    too_big = [u for u in unique if u.size > capacity]
+    if too_big:
+        u = max(too_big, key=lambda u: u.size)
+        sid = u.template.get("Sid") if isinstance(u.template, dict) else u.template[0]
+        raise PackError(
+            f"{kind} at {target!r}: {sid or 'a statement'} from guardrail {u.source!r} is "
+            f"{u.size + overhead} characters as a policy; the limit is {max_chars} "
+            f"(over by {u.size + overhead - max_chars})"
+        )
+
+    merged = False
+    bins = _ffd(unique, capacity)
+    if len(bins) > slots:
+        unique = _merge(unique, kind)
+        merged = True
+        bins = _ffd(unique, capacity)
+    if len(bins) > slots:
+        need = sum(u.size + 1 for u in unique) - 1 + overhead
+        have = slots * max_chars
+        detail = f"over by {need - have} characters" if need > have else "statements do not pack into the free slots"
+        note = f" ({DEFAULT_ATTACHED[kind]} takes one)" if reserved else ""
+        raise PackError(
+            f"{kind} at {target!r}: needs {len(bins)} policies of at most {max_chars} characters "
+            f"but only {slots} of {max_per_target} attachment slots are free{note}; "
+            f"{need} characters of guardrails against {have} available, {detail}"
+        )
+    return Packed(kind, target, bins, merged)

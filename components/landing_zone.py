@@ -1,0 +1,72 @@
+"""Top-level component: one stack, one AWS Organization."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from blueprint.config import StackConfig
+from blueprint.guardrails import TargetPolicies
+from components.accounts import Accounts, AccountsArgs
+from components.guardrails import Guardrails, GuardrailsArgs
+from components.organization import Organization, OrganizationArgs
+
+
+@dataclass
+class LandingZoneArgs:
+    config: StackConfig
+    planned_guardrails: list[TargetPolicies]
+
+
+class LandingZone(pulumi.ComponentResource):
+    def __init__(self, name: str, args: LandingZoneArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("blueprint:landingzone:LandingZone", name, None, opts)
+        cfg = args.config
+        tags = {"managed-by": "pulumi", "blueprint": "secure-org", "organization": cfg.organization.name}
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.organization = Organization(
+            f"{name}-organization",
+            OrganizationArgs(
+                service_access_principals=cfg.organization.service_access_principals,
+                organizational_units=cfg.organizational_units,
+                tags=tags,
+            ),
+            child,
+        )
+        self.accounts = Accounts(
+            f"{name}-accounts",
+            AccountsArgs(
+                accounts=cfg.accounts(),
+                ou_ids=self.organization.ou_ids,
+                org_access_role=cfg.organization.org_access_role,
+                owner_emails={t.name: t.owner_email for t in cfg.teams},
+                cost_centers={t.name: t.cost_center for t in cfg.teams},
+                tags=tags,
+            ),
+            child,
+        )
+        deferred = {"org_id": self.organization.org_id}
+        deferred |= {f"account:{k}": v for k, v in self.accounts.ids.items()}
+        self.guardrails = Guardrails(
+            f"{name}-guardrails",
+            GuardrailsArgs(
+                org_name=cfg.organization.name,
+                planned=args.planned_guardrails,
+                root_id=self.organization.root_id,
+                ou_ids=self.organization.ou_ids,
+                deferred=deferred,
+                tags=tags,
+                # Policy types must be enabled on the root before policies of that type exist.
+                depends_on=[self.organization.org],
+            ),
+            child,
+        )
+        self.register_outputs(
+            {
+                "org_id": self.organization.org_id,
+                "root_id": self.organization.root_id,
+                "account_ids": self.accounts.ids,
+            }
+        )
