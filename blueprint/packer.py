@@ -96,6 +96,15 @@ def units_from(kind: str, gid: str, doc: dict[str, Any], values: dict[str, Any])
     return out
 
 
+def _meaning(kind: str, u: Unit) -> str:
+    """A unit's identity for de-duplication: a statement's Sid is only a label."""
+    if SHELLS[kind][0] != STATEMENTS:
+        return u.text
+    stmt = json.loads(u.text)
+    stmt.pop("Sid", None)
+    return minify(stmt)
+
+
 def _ffd(units: list[Unit], capacity: int) -> list[list[Unit]]:
     bins: list[list[Unit]] = []
     room: list[int] = []
@@ -112,24 +121,24 @@ def _ffd(units: list[Unit], capacity: int) -> list[list[Unit]]:
     return [sorted(b, key=lambda u: (u.source, u.text)) for b in bins]
 
 
-def _merge(units: list[Unit], kind: str) -> list[Unit]:
-    """Union the actions of statements that differ only in Sid and Action."""
+def _merge(units: list[Unit], kind: str, capacity: int) -> list[Unit]:
+    """Union the actions of statements that differ only in Sid and Action.
+
+    A merged statement is cut into as few pieces as keep each within one policy, so
+    merging can only shrink the total, never create a unit too big to place.
+    """
     if SHELLS[kind][0] != STATEMENTS:
         return units
     groups: dict[str, list[Unit]] = {}
-    order: list[str] = []
     for u in units:
         t = u.template
         if not isinstance(t, dict) or "Action" not in t:
             key = "\0" + u.text  # unmergeable: its own group
         else:
             key = minify({k: v for k, v in sorted(t.items()) if k not in ("Sid", "Action")})
-        if key not in groups:
-            groups[key] = []
-            order.append(key)
-        groups[key].append(u)
+        groups.setdefault(key, []).append(u)
     merged: list[Unit] = []
-    for key in order:
+    for key in sorted(groups):
         members = groups[key]
         if len(members) == 1:
             merged.append(members[0])
@@ -138,16 +147,24 @@ def _merge(units: list[Unit], kind: str) -> list[Unit]:
         for m in members:
             a = m.template["Action"]
             actions.update([a] if isinstance(a, str) else a)
-        base = {k: v for k, v in members[0].template.items() if k != "Sid"}
-        base["Action"] = sorted(actions)
-        # Size is recomputed from the members' rendered text: only Action differs, and
-        # actions never hold placeholders, so rendering the merged template is exact.
+        source = "+".join(sorted({s for m in members for s in m.source.split("+")}))
+        template = {k: v for k, v in members[0].template.items() if k != "Sid"}
+        # Actions never hold placeholders, so the members' rendered text gives exact sizes.
         rendered = json.loads(members[0].text)
         rendered.pop("Sid", None)
-        rendered["Action"] = base["Action"]
-        ordered = {k: rendered[k] for k in base}
-        source = "+".join(sorted({s for m in members for s in m.source.split("+")}))
-        merged.append(Unit(source, base, minify(ordered)))
+
+        def unit(chunk: list[str]) -> Unit:
+            t = dict(template, Action=chunk)
+            r = {k: (chunk if k == "Action" else rendered[k]) for k in t}
+            return Unit(source, t, minify(r))
+
+        chunk: list[str] = []
+        for action in sorted(actions):
+            if chunk and unit(chunk + [action]).size > capacity:
+                merged.append(unit(chunk))
+                chunk = []
+            chunk.append(action)
+        merged.append(unit(chunk))
     return merged
 
 
@@ -159,12 +176,17 @@ def pack(kind: str, target: str, units: list[Unit], max_chars: int, max_per_targ
     slots = max_per_target - reserved
     capacity = max_chars - overhead
 
-    seen: set[str] = set()
-    unique = []
-    for u in units:
-        if u.text not in seen:
-            seen.add(u.text)
-            unique.append(u)
+    # Order-independent from here on: the same units in any order give the same policies.
+    by_meaning: dict[str, Unit] = {}
+    for u in sorted(units, key=lambda u: (u.text, u.source)):
+        key = _meaning(kind, u)
+        if key in by_meaning:  # the same statement from two guardrails: keep one, credit both
+            kept = by_meaning[key]
+            sources = sorted(set(kept.source.split("+")) | set(u.source.split("+")))
+            by_meaning[key] = Unit("+".join(sources), kept.template, kept.text)
+        else:
+            by_meaning[key] = u
+    unique = list(by_meaning.values())
     if not unique:
         return Packed(kind, target)
 
@@ -181,7 +203,7 @@ def pack(kind: str, target: str, units: list[Unit], max_chars: int, max_per_targ
     merged = False
     bins = _ffd(unique, capacity)
     if len(bins) > slots:
-        unique = _merge(unique, kind)
+        unique = _merge(unique, kind, capacity)
         merged = True
         bins = _ffd(unique, capacity)
     if len(bins) > slots:

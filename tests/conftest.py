@@ -1,0 +1,58 @@
+"""Shared fixtures: stack files, parsed configs and offline plans (computed once per session)."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from blueprint.config import PROJECT  # noqa: E402
+
+STACKS = ("dev", "prod")
+
+
+def stack_raw(stack: str) -> dict:
+    """The project's config keys of a stack file, namespace stripped (a fresh copy)."""
+    doc = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return copy.deepcopy({k.split(":", 1)[1]: v for k, v in doc.items() if k.startswith(f"{PROJECT}:")})
+
+
+def write_stack(path: Path, raw: dict, region: str = "us-east-1") -> Path:
+    """Write a stack file from namespace-stripped config, as a user would."""
+    doc = {"config": {"aws:region": region, **{f"{PROJECT}:{k}": v for k, v in raw.items()}}}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+_PLANS: dict[str, tuple[int, dict]] = {}
+
+
+def plan_of(stack: str) -> tuple[int, dict]:
+    from blueprint.offline.plan import plan_stack
+
+    if stack not in _PLANS:
+        _PLANS[stack] = plan_stack(stack)
+    return _PLANS[stack]
+
+
+@pytest.fixture(params=STACKS)
+def stack(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def plan(stack) -> dict:
+    code, doc = plan_of(stack)
+    assert code == 0, doc.get("config_errors") or doc["findings"]
+    return doc
+
+
+def resources_of(doc: dict, type_: str) -> list[dict]:
+    return [r for r in doc["resources"] if r["type"] == type_]
