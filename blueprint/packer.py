@@ -62,7 +62,7 @@ class Packed:
 
     def document(self, i: int, values: dict[str, Any]) -> str:
         """Minified policy text of bin ``i`` with ``values`` filled in."""
-        return assemble(self.kind, [render(u.template, values, f"{self.target}") for u in self.bins[i]])
+        return assemble(self.kind, [_render_unit(self.kind, u.template, values, self.target) for u in self.bins[i]])
 
 
 def assemble(kind: str, rendered_units: list[Any]) -> str:
@@ -91,9 +91,17 @@ def units_from(kind: str, gid: str, doc: dict[str, Any], values: dict[str, Any])
         raise PackError(f"{gid}: a {kind} document needs one non-empty '{expected}' object")
     out = []
     for key, value in body.items():
-        rk, rv = render([key, value], values, gid)
+        rk, rv = _render_unit(kind, (key, value), values, gid)
         out.append(Unit(gid, (key, value), minify(rk) + ":" + minify(rv)))
     return out
+
+
+def _render_unit(kind: str, template: Any, values: dict[str, Any], where: str) -> Any:
+    """Render a statement, or a mapping entry's key and value separately (never spliced together)."""
+    if SHELLS[kind][0] == STATEMENTS:
+        return render(template, values, where)
+    key, value = template
+    return render(key, values, where), render(value, values, where)
 
 
 def _meaning(kind: str, u: Unit) -> str:

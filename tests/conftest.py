@@ -56,3 +56,17 @@ def plan(stack) -> dict:
 
 def resources_of(doc: dict, type_: str) -> list[dict]:
     return [r for r in doc["resources"] if r["type"] == type_]
+
+
+def run_component(build, stack: str = "unit", config: dict | None = None) -> list[dict]:
+    """Run ``build()`` (which constructs components) under the offline mocks; return registrations."""
+    from dataclasses import asdict
+
+    from blueprint.offline.runtime import run_program
+
+    regs = run_program(stack, config or {"aws:region": "us-east-1"}, [], build)
+    return [asdict(r) for r in regs]
+
+
+def by_name(resources: list[dict]) -> dict[str, dict]:
+    return {r["name"]: r for r in resources}

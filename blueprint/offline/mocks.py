@@ -141,7 +141,7 @@ class RecordingMonitor(MockMonitor):
                     ignore_changes=list(request.ignoreChanges),
                     dependencies=sorted(set(request.dependencies)),
                     property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
-                    aliases=[a.name or a.urn for a in request.aliases] if request.aliases else [],
+                    aliases=[a.urn or a.spec.name for a in request.aliases],
                 )
             )
         return response

@@ -1,0 +1,282 @@
+"""The offline plan of both stacks: what a reviewer checks before a change merges."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from blueprint import policies
+from blueprint.config import load_file
+from blueprint.offline import plan as plan_mod
+from tests.conftest import REPO, plan_of, resources_of, stack_raw, write_stack
+
+ACCOUNT = "aws:organizations/account:Account"
+OU = "aws:organizations/organizationalUnit:OrganizationalUnit"
+POLICY = "aws:organizations/policy:Policy"
+ATTACH = "aws:organizations/policyAttachment:PolicyAttachment"
+ORG = "aws:organizations/organization:Organization"
+
+
+def cfg_of(stack):
+    return load_file(REPO / f"Pulumi.{stack}.yaml")
+
+
+def ou_paths_by_id(doc) -> dict[str, str]:
+    ous = resources_of(doc, OU)
+    by_id = {r["id"]: r for r in ous}
+
+    def path(r):
+        parent = by_id.get(r["inputs"]["parentId"])
+        return (path(parent) + "/" if parent else "") + r["inputs"]["name"]
+
+    return {r["id"]: path(r) for r in ous}
+
+
+def test_plan_is_clean(plan):
+    assert plan["findings"] == []
+    assert plan["summary"]["resources"] > 20
+
+
+def test_organization_enables_everything_later_capabilities_need(plan):
+    (org,) = resources_of(plan, ORG)
+    assert org["inputs"]["featureSet"] == "ALL"
+    assert set(org["inputs"]["enabledPolicyTypes"]) == {
+        "SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY", "DECLARATIVE_POLICY_EC2"
+    }
+    principals = set(org["inputs"]["awsServiceAccessPrincipals"])
+    for needed in (
+        "cloudtrail.amazonaws.com", "config.amazonaws.com", "config-multiaccountsetup.amazonaws.com",
+        "guardduty.amazonaws.com", "securityhub.amazonaws.com", "inspector2.amazonaws.com",
+        "access-analyzer.amazonaws.com", "sso.amazonaws.com", "member.org.stacksets.cloudformation.amazonaws.com",
+        "ram.amazonaws.com", "imagebuilder.amazonaws.com",
+    ):
+        assert needed in principals
+    assert org["protect"] and org["retain_on_delete"]
+
+
+def test_ou_tree_matches_config_including_nesting(plan):
+    cfg = cfg_of(plan["stack"])
+    assert sorted(ou_paths_by_id(plan).values()) == sorted(cfg.ou_paths())
+
+
+def test_every_account_exists_in_its_ou_and_cannot_be_lost(plan):
+    cfg = cfg_of(plan["stack"])
+    paths = ou_paths_by_id(plan)
+    accounts = {r["inputs"]["name"]: r for r in resources_of(plan, ACCOUNT)}
+    assert sorted(accounts) == sorted(a.name for a in cfg.accounts())
+    for spec in cfg.accounts():
+        r = accounts[spec.name]
+        assert paths[r["inputs"]["parentId"]] == spec.ou
+        assert r["inputs"]["email"] == spec.email
+        assert r["protect"], spec.name
+        assert r["retain_on_delete"], spec.name
+        assert r["inputs"]["closeOnDeletion"] is False
+        assert {"name", "email", "roleName", "iamUserAccessToBilling", "parentId"} <= set(r["ignore_changes"])
+        if spec.team:
+            assert r["inputs"]["tags"]["team"] == spec.team
+            assert r["inputs"]["tags"]["environment"] == spec.environment
+
+
+def test_environments_are_isolated_in_separate_ous(plan):
+    paths = ou_paths_by_id(plan)
+    envs = {}
+    for r in resources_of(plan, ACCOUNT):
+        env = r["inputs"]["tags"].get("environment")
+        if env:
+            envs.setdefault(env, set()).add(paths[r["inputs"]["parentId"]])
+    assert envs["dev"] == {"Workloads/Dev"} and envs["prod"] == {"Workloads/Prod"}
+
+
+def attached(plan) -> dict[tuple[str, str], list[dict]]:
+    """(target path, policy type) -> policy resources attached there."""
+    paths = ou_paths_by_id(plan)
+    policies_by_id = {r["id"]: r for r in resources_of(plan, POLICY)}
+    out: dict[tuple[str, str], list[dict]] = {}
+    for a in resources_of(plan, ATTACH):
+        target = paths.get(a["inputs"]["targetId"], "Root")
+        p = policies_by_id[a["inputs"]["policyId"]]
+        out.setdefault((target, p["inputs"]["type"]), []).append(p)
+    return out
+
+
+def test_guardrails_are_attached_where_config_says(plan):
+    cfg = cfg_of(plan["stack"])
+    got = attached(plan)
+    for kind, aws_type in policies.AWS_TYPES.items():
+        for target, ids in getattr(cfg.guardrails, kind).items():
+            docs = [json.loads(p["inputs"]["content"]) for p in got[(target, aws_type)]]
+            for gid in ids:
+                src = policies.load(kind, gid)
+                if aws_type in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
+                    deployed = [s for d in docs for s in d["Statement"]]
+                    for stmt in src["Statement"]:
+                        # Present under its Sid, or merged into a statement holding its actions.
+                        acts = {stmt["Action"]} if isinstance(stmt.get("Action"), str) else set(stmt.get("Action") or [])
+                        assert any(
+                            d.get("Sid") == stmt["Sid"]
+                            or (acts and acts <= set([d["Action"]] if isinstance(d.get("Action"), str) else d.get("Action", [])) and d["Effect"] == stmt["Effect"])
+                            for d in deployed
+                        ), f"{gid}:{stmt['Sid']} missing at {target}"
+                else:
+                    body_key = "tags" if kind == "tag_policies" else "ec2_attributes"
+                    keys = {k for d in docs for k in d[body_key]}
+                    assert set(src[body_key]) <= keys, f"{gid} missing at {target}"
+    # and nothing is attached that config did not ask for
+    asked = {(t, policies.AWS_TYPES[k]) for k in policies.AWS_TYPES for t in getattr(cfg.guardrails, k)}
+    assert set(got) == asked
+
+
+def test_policies_are_within_size_and_attachment_limits(plan):
+    cfg = cfg_of(plan["stack"])
+    limits = cfg.organization.policy_limits
+    for p in resources_of(plan, POLICY):
+        kind = {v: k for k, v in policies.AWS_TYPES.items()}[p["inputs"]["type"]]
+        limit = getattr(limits, policies.LIMIT_FIELDS[kind])
+        content = p["inputs"]["content"]
+        assert len(content) <= limit.max_chars, p["name"]
+        assert content == policies.minify(json.loads(content)), "minified"
+        assert "${" not in content, "every placeholder filled"
+    for (target, aws_type), ps in attached(plan).items():
+        kind = {v: k for k, v in policies.AWS_TYPES.items()}[aws_type]
+        reserved = 1 if kind in policies.DEFAULT_ATTACHED else 0
+        assert len(ps) + reserved <= getattr(limits, policies.LIMIT_FIELDS[kind]).max_per_target
+
+
+def test_placeholders_are_filled_with_real_ids(plan):
+    accounts = {r["inputs"]["name"]: r["id"] for r in resources_of(plan, ACCOUNT)}
+    cfg = cfg_of(plan["stack"])
+    (org,) = resources_of(plan, ORG)
+    factory = accounts[cfg.shared_accounts.image_factory.name]
+    contents = " ".join(p["inputs"]["content"] for p in resources_of(plan, POLICY))
+    assert factory in contents
+    assert org["id"] in contents
+    assert "000000000000" not in contents and "o-xxxx" not in contents, "no stand-in leaked into a deployed policy"
+
+
+def test_policy_waits_for_org_policy_types_and_attachment_for_its_target(plan):
+    (org,) = resources_of(plan, ORG)
+    ous = {r["id"]: r["urn"] for r in resources_of(plan, OU)}
+    for p in resources_of(plan, POLICY):
+        assert org["urn"] in p["dependencies"]
+    policy_urns = {r["id"]: r["urn"] for r in resources_of(plan, POLICY)}
+    for a in resources_of(plan, ATTACH):
+        assert policy_urns[a["inputs"]["policyId"]] in a["dependencies"]
+        if a["inputs"]["targetId"] in ous:
+            assert ous[a["inputs"]["targetId"]] in a["dependencies"]
+
+
+def test_prod_is_stricter_than_sandbox(plan):
+    got = attached(plan)
+
+    def sids(target):
+        return {s.get("Sid") for p in got.get((target, "SERVICE_CONTROL_POLICY"), []) for s in json.loads(p["inputs"]["content"])["Statement"]}
+
+    assert sids("Workloads/Prod") & {s["Sid"] for s in policies.load("service_control_policies", "approved-amis-only")["Statement"]}
+    assert not sids("Sandbox") & {s["Sid"] for s in policies.load("service_control_policies", "approved-amis-only")["Statement"]}
+    assert sids("Sandbox") & {s["Sid"] for s in policies.load("service_control_policies", "sandbox-cost-guard")["Statement"]}
+
+
+def test_plan_files_have_the_documented_shape(tmp_path, stack):
+    code, doc = plan_of(stack)
+    json_path, md_path = plan_mod.write(doc, tmp_path)
+    data = json.loads(json_path.read_text())
+    assert set(data) >= {"stack", "resources", "summary", "findings"}
+    assert set(data["summary"]) >= {"resources", "providers", "by_type"}
+    for r in data["resources"]:
+        assert set(r) >= {"urn", "type", "name", "parent", "provider", "inputs", "protect", "dependencies"}
+    md = md_path.read_text()
+    assert "```mermaid" in md and "graph LR" in md
+    for a in resources_of(doc, ACCOUNT):
+        assert f'("{a["inputs"]["name"]}")' in md
+    assert "Offline plan" in md
+
+
+def test_plan_is_deterministic(stack):
+    _, first = plan_of(stack)
+    _, again = plan_mod.plan_stack(stack)
+    assert json.dumps(first, sort_keys=True) == json.dumps(again, sort_keys=True)
+
+
+def test_provider_count_is_reported(plan):
+    assert plan["summary"]["providers"] >= 1
+
+
+def test_exit_code_2_on_config_error_and_nothing_registers(tmp_path, capsys, monkeypatch):
+    raw = stack_raw("dev")
+    raw["teams"][0]["environments"] = ["staging"]
+    path = write_stack(tmp_path / "Pulumi.broken.yaml", raw)
+    from blueprint.offline import runtime
+
+    called = []
+    monkeypatch.setattr(plan_mod, "run_program", lambda *a, **k: called.append(a) or [])
+    assert plan_mod.main(["--stack", "broken", "--file", str(path), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Pulumi.broken.yaml: teams[0].environments[0]: 'staging' is not one of dev, test, prod" in err
+    assert called == [], "bad config never reaches resource registration"
+    del runtime
+
+
+def test_exit_code_1_when_guardrails_cannot_fit(tmp_path, capsys):
+    raw = stack_raw("dev")
+    raw["organization"]["policy_limits"] = {"service_control_policy": {"max_chars": 2000, "max_per_target": 2}}
+    path = write_stack(tmp_path / "Pulumi.tight.yaml", raw)
+    assert plan_mod.main(["--stack", "tight", "--file", str(path), "--out", str(tmp_path), "--quiet"]) == 1
+    data = json.loads((tmp_path / "plan-tight.json").read_text())
+    (first, *_) = data["findings"]
+    assert first["severity"] == "mandatory" and first["rule"] == "guardrail-limits"
+    assert "service_control_policies at 'Root'" in first["message"] and "over by" in first["message"]
+
+
+def test_old_5120_limits_still_plan_by_packing(tmp_path):
+    """An org on the pre-2026 limits gets more, smaller policies; still within 5 per target."""
+    raw = stack_raw("prod")
+    raw["organization"]["policy_limits"] = {"service_control_policy": {"max_chars": 5120, "max_per_target": 5}}
+    path = write_stack(tmp_path / "Pulumi.old.yaml", raw)
+    code, doc = plan_mod.plan_stack("old", path)
+    assert code == 0, doc["findings"]
+    for g in doc["guardrails"]:
+        if g["type"] == "SERVICE_CONTROL_POLICY":
+            assert g["slots_used"] <= 5
+            assert all(p["chars"] <= 5120 for p in g["policies"])
+
+
+def test_decommissioned_account_moves_to_suspended_and_closes_only_when_removed(tmp_path):
+    raw = stack_raw("prod")
+    raw["teams"][4]["decommission"] = ["dev"]  # mobile-dev
+    path = write_stack(tmp_path / "Pulumi.decom.yaml", raw)
+    code, doc = plan_mod.plan_stack("decom", path)
+    assert code == 0, doc["findings"]
+    paths = ou_paths_by_id(doc)
+    acct = next(r for r in resources_of(doc, ACCOUNT) if r["inputs"]["name"] == "mobile-dev")
+    assert paths[acct["inputs"]["parentId"]] == "Suspended"
+    assert acct["protect"], "still protected: closing needs `pulumi state unprotect` on purpose"
+    assert acct["inputs"]["closeOnDeletion"] is True and not acct["retain_on_delete"]
+    assert "parentId" not in acct["ignore_changes"]
+    other = next(r for r in resources_of(doc, ACCOUNT) if r["inputs"]["name"] == "mobile-prod")
+    assert other["inputs"]["closeOnDeletion"] is False and other["retain_on_delete"]
+
+
+def test_renamed_team_keeps_its_accounts_through_aliases(tmp_path):
+    raw = stack_raw("dev")
+    raw["teams"][0]["name"] = "billing"
+    raw["teams"][0]["previous_names"] = ["payments"]
+    path = write_stack(tmp_path / "Pulumi.rename.yaml", raw)
+    code, doc = plan_mod.plan_stack("rename", path)
+    assert code == 0
+    acct = next(r for r in resources_of(doc, ACCOUNT) if r["name"].endswith("billing-prod"))
+    assert any("payments-prod" in a for a in acct["aliases"]), acct["aliases"]
+
+
+def test_team_break_glass_role_is_exempt_only_in_its_own_accounts():
+    _, doc = plan_of("prod")
+    accounts = {r["inputs"]["name"]: r["id"] for r in resources_of(doc, ACCOUNT)}
+    got = attached(doc)
+    prod = " ".join(p["inputs"]["content"] for p in got[("Workloads/Prod", "SERVICE_CONTROL_POLICY")])
+    root = " ".join(p["inputs"]["content"] for p in got[("Root", "SERVICE_CONTROL_POLICY")])
+    mine = f"arn:aws:iam::{accounts['payments-prod']}:role/PaymentsIncident"
+    assert mine in prod and mine in root
+    assert f"arn:aws:iam::{accounts['checkout-prod']}:role/PaymentsIncident" not in root
+    assert "arn:aws:iam::*:role/PaymentsIncident" not in root, "never a wildcard account for a team role"
+    sandbox = " ".join(p["inputs"]["content"] for p in got[("Sandbox", "SERVICE_CONTROL_POLICY")])
+    assert "PaymentsIncident" not in sandbox
