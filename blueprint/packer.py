@@ -195,6 +195,18 @@ def pack(kind: str, target: str, units: list[Unit], max_chars: int, max_per_targ
         else:
             by_meaning[key] = u
     unique = list(by_meaning.values())
+    if SHELLS[kind][0] == MAPPING:
+        # One document cannot hold a key twice, and two policies setting the same
+        # attribute differently on one target would leave the effective value to AWS's
+        # inheritance rules: make the conflict an error instead.
+        owners: dict[str, Unit] = {}
+        for u in unique:
+            key = u.template[0]
+            if key in owners:
+                raise PackError(
+                    f"{kind} at {target!r}: guardrails {owners[key].source!r} and {u.source!r} both set {key!r} differently"
+                )
+            owners[key] = u
     if not unique:
         return Packed(kind, target)
 

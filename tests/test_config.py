@@ -158,6 +158,7 @@ def test_missing_required_sections():
         "Pulumi.x.yaml: organizational_units: is required",
         "Pulumi.x.yaml: shared_accounts: is required",
         "Pulumi.x.yaml: guardrails: is required",
+        "Pulumi.x.yaml: security_baseline: is required",
     ]
 
 

@@ -156,3 +156,11 @@ def test_tag_policy_entries_pack_as_mapping():
     result = pack("tag_policies", "Workloads", units_, 10000, 10)
     (doc,) = [json.loads(result.document(0, {}))]
     assert set(doc["tags"]) == {"team", "environment"}
+
+
+def test_two_guardrails_setting_one_attribute_differently_is_an_error():
+    a = ("instance_metadata_defaults", {"http_tokens": {"@@assign": "required"}})
+    b = ("instance_metadata_defaults", {"http_tokens": {"@@assign": "optional"}})
+    units_ = [Unit(src, t, minify(t[0]) + ":" + minify(t[1])) for src, t in (("ec2-baseline", a), ("ec2-lax", b))]
+    with pytest.raises(PackError, match="guardrails 'ec2-baseline' and 'ec2-lax' both set 'instance_metadata_defaults' differently"):
+        pack("declarative_policies", "Workloads", units_, 10000, 10)
