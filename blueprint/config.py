@@ -218,6 +218,42 @@ class Guardrails(Strict):
     declarative_policies: dict[OuPath, list[str]] = Field(default_factory=dict)
 
 
+class LogArchive(Strict):
+    object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "COMPLIANCE"
+    object_lock_days: int = Field(default=365, ge=1, le=36500)
+    transition_to_glacier_days: int = Field(default=90, ge=30)
+    expire_days: int = Field(default=2555, ge=1, description="Delete log objects after this many days (7 years by default)")
+    cloudwatch_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = 365
+
+    @model_validator(mode="after")
+    def _ordering(self) -> "LogArchive":
+        if self.expire_days <= self.object_lock_days:
+            raise ValueError(f"expire_days ({self.expire_days}) must be longer than object_lock_days ({self.object_lock_days})")
+        if self.expire_days <= self.transition_to_glacier_days:
+            raise ValueError("expire_days must be longer than transition_to_glacier_days")
+        return self
+
+
+class StackSetRollout(Strict):
+    """How fast the per-account baseline rolls out (CloudFormation StackSet operation preferences)."""
+
+    max_concurrent_percentage: int = Field(default=25, ge=1, le=100)
+    failure_tolerance_percentage: int = Field(default=10, ge=0, le=100)
+    region_concurrency_type: Literal["SEQUENTIAL", "PARALLEL"] = "PARALLEL"
+
+
+class SecurityBaseline(Strict):
+    alert_emails: list[Email] = Field(min_length=1, description="Subscribed to the critical-event SNS topic")
+    log_archive: LogArchive = LogArchive()
+    rollout: StackSetRollout = StackSetRollout()
+    password_min_length: int = Field(default=16, ge=14, le=128)
+    audit_role: RoleName = Field(default="SecurityAuditor", description="Role in the security account allowed to assume every account's audit role")
+    break_glass_principals: list[RoleName] = Field(
+        default_factory=lambda: ["BreakGlassOperator"],
+        description="Roles in the management account allowed to assume break-glass roles (with MFA)",
+    )
+
+
 class StackConfig(Strict):
     """Everything under the ``secure-org:`` namespace of one stack file."""
 
@@ -225,6 +261,7 @@ class StackConfig(Strict):
     organizational_units: list[OrganizationalUnit]
     shared_accounts: SharedAccounts
     guardrails: Guardrails
+    security_baseline: SecurityBaseline
     teams: list[Team] = Field(default_factory=list)
 
     # ---- derived views -------------------------------------------------

@@ -203,9 +203,8 @@ def pack(kind: str, target: str, units: list[Unit], max_chars: int, max_per_targ
         for u in unique:
             key = u.template[0]
             if key in owners:
-                raise PackError(
-                    f"{kind} at {target!r}: guardrails {owners[key].source!r} and {u.source!r} both set {key!r} differently"
-                )
+                first, second = sorted((owners[key].source, u.source))
+                raise PackError(f"{kind} at {target!r}: guardrails {first!r} and {second!r} both set {key!r} differently")
             owners[key] = u
     if not unique:
         return Packed(kind, target)
