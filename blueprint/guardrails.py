@@ -11,6 +11,7 @@ from typing import Any
 
 from blueprint import packer, policies
 from blueprint.config import ROOT, AccountSpec, StackConfig
+from blueprint.baseline.account_template import SCP_EXEMPT_ROLE_PATTERNS as BASELINE_ROLES
 from blueprint.policies import Deferred
 
 ACCOUNT_ID_STANDIN = "0" * 12  # account ids are always twelve digits
@@ -79,11 +80,15 @@ def values_for(cfg: StackConfig, target: str) -> dict[str, Any]:
         for role in sorted(set(team.exempt_roles) - set(team.break_glass_roles)):
             team_exempt.append(Deferred(f"account:{acct.key}", ACCOUNT_ID_STANDIN, f"arn:aws:iam::{{}}:role/{role}"))
     critical = [_role_arn(org.org_access_role), STACKSET_EXEC, SSO_ROLES] + [_role_arn(r) for r in sorted(set(g.break_glass_roles))]
+    critical += list(BASELINE_ROLES)
     return {
         "allowed_regions": list(org.allowed_regions),
         "home_region": org.home_region,
         "break_glass_principal_arns": _dedupe(break_glass + team_bg),
         "exempt_principal_arns": _dedupe(exempt + team_bg + team_exempt),
+        # Only for the guardrails the per-account baseline must pass (account S3 public
+        # access block, CloudTrail remediation); never a general exemption.
+        "baseline_principal_arns": list(BASELINE_ROLES),
         "critical_role_arns": _dedupe(critical),
         "image_factory_account_id": account_id("image_factory"),
         "org_id": ORG_ID,

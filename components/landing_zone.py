@@ -11,6 +11,8 @@ from blueprint.guardrails import TargetPolicies
 from components.accounts import Accounts, AccountsArgs
 from components.guardrails import Guardrails, GuardrailsArgs
 from components.organization import Organization, OrganizationArgs
+from components.providers import SHARED_ROLES, AccountProviders, AccountProvidersArgs
+from components.security_baseline import SecurityBaseline, SecurityBaselineArgs
 
 
 @dataclass
@@ -60,6 +62,31 @@ class LandingZone(pulumi.ComponentResource):
                 tags=tags,
                 # Policy types must be enabled on the root before policies of that type exist.
                 depends_on=[self.organization.org],
+            ),
+            child,
+        )
+        # A fixed set of providers (management + shared accounts), whatever the team count.
+        self.providers = AccountProviders(
+            f"{name}-providers",
+            AccountProvidersArgs(
+                account_ids={role: self.accounts.ids[role] for role in SHARED_ROLES},
+                role_name=cfg.organization.org_access_role,
+                region=cfg.organization.home_region,
+                tags=tags,
+            ),
+            child,
+        )
+        self.baseline = SecurityBaseline(
+            f"{name}-baseline",
+            SecurityBaselineArgs(
+                config=cfg,
+                organization=self.organization.org,
+                org_id=self.organization.org_id,
+                root_id=self.organization.root_id,
+                management_account_id=self.organization.org.master_account_id,
+                account_ids=self.accounts.ids,
+                providers=self.providers,
+                tags=tags,
             ),
             child,
         )

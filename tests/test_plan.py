@@ -195,6 +195,10 @@ def test_plan_files_have_the_documented_shape(tmp_path, stack):
 def test_plan_is_deterministic(stack):
     _, first = plan_of(stack)
     _, again = plan_mod.plan_stack(stack)
+    before = {r["urn"]: json.dumps(r, sort_keys=True) for r in first["resources"]}
+    after = {r["urn"]: json.dumps(r, sort_keys=True) for r in again["resources"]}
+    changed = sorted(u for u in before.keys() | after.keys() if before.get(u) != after.get(u))
+    assert not changed, [(u, before.get(u), after.get(u)) for u in changed[:2]]
     assert json.dumps(first, sort_keys=True) == json.dumps(again, sort_keys=True)
 
 

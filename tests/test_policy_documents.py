@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+from blueprint.config import load_file
+from blueprint.guardrails import values_for
+
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -41,18 +44,8 @@ TAG = "tag_policies"
 EC2 = "declarative_policies"
 POLICY_DIR = REPO / "policies"
 
-KNOWN_PLACEHOLDERS = {
-    "allowed_regions",
-    "home_region",
-    "exempt_principal_arns",
-    "break_glass_principal_arns",
-    "critical_role_arns",
-    "image_factory_account_id",
-    "org_id",
-    "team_names",
-    "environments",
-    "cost_centers",
-}
+# Exactly what blueprint.guardrails supplies: a document may use nothing else.
+KNOWN_PLACEHOLDERS = set(values_for(load_file(REPO / "Pulumi.dev.yaml"), "Root"))
 
 REQUIRED = {
     SCP: {
@@ -95,6 +88,10 @@ VALUES: dict[str, Any] = {
         "arn:aws:iam::*:role/stacksets-exec-*",
     ],
     "break_glass_principal_arns": ["arn:aws:iam::*:role/BreakGlassAdmin"],
+    "baseline_principal_arns": [
+        "arn:aws:iam::*:role/secure-org-account-baseline-*",
+        "arn:aws:iam::*:role/secure-org-config-remediation",
+    ],
     "critical_role_arns": [
         "arn:aws:iam::*:role/OrganizationAccountAccessRole",
         "arn:aws:iam::*:role/stacksets-exec-*",
@@ -212,7 +209,7 @@ def test_render_rejects_an_unknown_placeholder():
 # Structure rules for SCPs and RCPs (what AWS accepts, and our own conventions)
 # ---------------------------------------------------------------------------
 
-EXEMPTION_PLACEHOLDERS = {"${exempt_principal_arns}", "${break_glass_principal_arns}"}
+EXEMPTION_PLACEHOLDERS = {"${exempt_principal_arns}", "${break_glass_principal_arns}", "${baseline_principal_arns}"}
 # Condition keys that would exempt someone by something other than a role ARN.
 FORBIDDEN_EXEMPTION_KEYS = {"aws:principaltag", "aws:userid", "aws:username", "aws:principalaccount", "aws:principaltype"}
 RCP_SERVICES = {"s3", "sts", "kms", "sqs", "secretsmanager"}
@@ -248,7 +245,8 @@ def test_scp_shape_and_exemptions_are_role_arn_conditions(gid):
                 assert not any(k.startswith(f) for f in FORBIDDEN_EXEMPTION_KEYS), f"{gid}/{s['Sid']}: exemptions are role ARNs only, not {key}"
                 if k == "aws:principalarn":
                     if op in ("ArnNotLike", "ArnNotEquals"):
-                        assert op == "ArnNotLike" and value in EXEMPTION_PLACEHOLDERS, (
+                        values = value if isinstance(value, list) else [value]
+                        assert op == "ArnNotLike" and set(values) <= EXEMPTION_PLACEHOLDERS, (
                             f"{gid}/{s['Sid']}: exemptions must be ArnNotLike on aws:PrincipalARN with "
                             f"{sorted(EXEMPTION_PLACEHOLDERS)}, got {op} {value!r}"
                         )

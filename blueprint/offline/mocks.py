@@ -43,12 +43,30 @@ class OfflineMocks(pulumi.runtime.Mocks):
         self.region = region
         self.org_id = "o-" + _alnum("org", 10)
         self.root_id = "r-" + _alnum("root", 4)
+        self.provider_accounts: dict[str, str] = {}  # provider id -> account it acts in
+
+    def _account(self, provider_ref: str) -> str:
+        """The account a resource lands in: its provider's allowed account, else management."""
+        pid = provider_ref.rsplit("::", 1)[-1] if provider_ref else ""
+        return self.provider_accounts.get(pid, MANAGEMENT_ACCOUNT_ID)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         t, name, inputs = args.typ, args.name, dict(args.inputs)
         state = dict(inputs)
         rid = f"{name}-id"
         region = inputs.get("region", self.region)
+        acct = self._account(args.provider or "")
+        named = inputs.get("name") or name
+        if t == "pulumi:providers:aws":
+            rid = f"{name}-provider-id"
+            allowed = inputs.get("allowedAccountIds")
+            if isinstance(allowed, str):  # providers receive list inputs JSON-encoded
+                import json as _json
+
+                allowed = _json.loads(allowed)
+            if allowed:
+                self.provider_accounts[rid] = allowed[0]
+            return rid, state
         if t == "aws:organizations/organization:Organization":
             rid = self.org_id
             state |= {
@@ -72,10 +90,41 @@ class OfflineMocks(pulumi.runtime.Mocks):
         elif t == "aws:organizations/policy:Policy":
             rid = "p-" + _alnum(name, 8)
             state["arn"] = f"arn:aws:organizations::{MANAGEMENT_ACCOUNT_ID}:policy/{self.org_id}/{rid}"
+        elif t == "aws:s3/bucket:Bucket":
+            rid = inputs.get("bucket") or name
+            state |= {"arn": f"arn:aws:s3:::{rid}", "bucket": rid, "bucketDomainName": f"{rid}.s3.amazonaws.com"}
+        elif t == "aws:kms/key:Key":
+            rid = "{}-{}-{}-{}-{}".format(*(_alnum(name + str(i), n) for i, n in enumerate((8, 4, 4, 4, 12))))
+            state |= {"arn": f"arn:aws:kms:{region}:{acct}:key/{rid}", "keyId": rid}
+        elif t == "aws:iam/role:Role":
+            rid = named
+            path = inputs.get("path") or "/"
+            state |= {"arn": f"arn:aws:iam::{acct}:role{path}{named}", "uniqueId": "AROA" + _alnum(name, 16).upper()}
+        elif t == "aws:sns/topic:Topic":
+            rid = f"arn:aws:sns:{region}:{acct}:{named}"
+            state["arn"] = rid
+        elif t == "aws:cloudwatch/eventBus:EventBus":
+            rid = named
+            state["arn"] = f"arn:aws:events:{region}:{acct}:event-bus/{named}"
+        elif t == "aws:cloudwatch/eventRule:EventRule":
+            rid = named
+            bus = inputs.get("eventBusName", "default")
+            state["arn"] = f"arn:aws:events:{region}:{acct}:rule/{'' if bus == 'default' else bus + '/'}{named}"
+        elif t == "aws:cloudwatch/logGroup:LogGroup":
+            rid = named
+            state["arn"] = f"arn:aws:logs:{region}:{acct}:log-group:{named}"
+        elif t == "aws:cloudtrail/trail:Trail":
+            state["arn"] = rid = f"arn:aws:cloudtrail:{region}:{acct}:trail/{named}"
+        elif t == "aws:guardduty/detector:Detector":
+            rid = _alnum(name, 32)
+            state["accountId"] = acct
+        elif t == "aws:cloudformation/stackSet:StackSet":
+            rid = named
+            state |= {"arn": f"arn:aws:cloudformation:{region}:{acct}:stackset/{named}:{_alnum(name, 8)}", "stackSetId": f"{named}:{_alnum(name, 8)}"}
         else:
             # Generic: an ARN-shaped value keeps downstream interpolation realistic.
             service = t.split(":")[1].split("/")[0] if ":" in t else "unknown"
-            state.setdefault("arn", f"arn:{PARTITION}:{service}:{region}:{MANAGEMENT_ACCOUNT_ID}:{name}")
+            state.setdefault("arn", f"arn:{PARTITION}:{service}:{region}:{acct}:{named}")
         return rid, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:

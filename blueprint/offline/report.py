@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
 from blueprint.offline import checks
 
 
-def account_of(r: dict[str, Any]) -> str:
+def account_labels(resources: list[dict[str, Any]]) -> dict[str, str]:
+    """Provider URN -> the name of the account it acts in (by its allowed account id)."""
+    names = {r["id"]: r["inputs"].get("name", r["name"]) for r in resources if r["type"] == "aws:organizations/account:Account"}
+    out = {}
+    for r in resources:
+        if r["type"].startswith("pulumi:providers:"):
+            allowed = r["inputs"].get("allowedAccountIds") or []
+            if isinstance(allowed, str):
+                allowed = json.loads(allowed)
+            out[r["urn"]] = names.get(allowed[0], allowed[0]) if allowed else r["name"]
+    return out
+
+
+def account_of(r: dict[str, Any], labels: dict[str, str] | None = None) -> str:
     """Which account a resource deploys into, judged by its provider."""
-    if not r["custom"]:
+    if not r["custom"] or r["type"].startswith("pulumi:providers:"):
         return ""
     if not r["provider"]:
         return "management"
-    urn = r["provider"].split("::id")[0] if "::" in r["provider"] else r["provider"]
-    return urn.rsplit("::", 1)[-1].split("::")[0]
+    urn = r["provider"].rsplit("::", 1)[0]
+    return (labels or {}).get(urn, urn.rsplit("::", 1)[-1])
 
 
 def _children(resources: list[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
@@ -30,13 +44,13 @@ def _children(resources: list[dict[str, Any]]) -> tuple[dict[str, list[dict[str,
     return kids, roots
 
 
-def _flags(r: dict[str, Any]) -> str:
+def _flags(r: dict[str, Any], labels: dict[str, str]) -> str:
     flags = []
     if r["protect"]:
         flags.append("protected")
     if r["retain_on_delete"]:
         flags.append("retained")
-    acct = account_of(r)
+    acct = account_of(r, labels)
     if acct:
         flags.append(f"@{acct}")
     return f"  [{', '.join(flags)}]" if flags else ""
@@ -47,10 +61,11 @@ def text(doc: dict[str, Any], tree: bool = True) -> str:
     resources = doc["resources"]
     if tree and resources:
         kids, roots = _children(resources)
+        labels = account_labels(resources)
 
         def walk(r: dict[str, Any], prefix: str, last: bool) -> None:
             branch = "`-- " if last else "|-- "
-            lines.append(f"{prefix}{branch}{r['type']}  {r['name']}{_flags(r)}")
+            lines.append(f"{prefix}{branch}{r['type']}  {r['name']}{_flags(r, labels)}")
             sub = kids.get(r["urn"], [])
             for i, c in enumerate(sub):
                 walk(c, prefix + ("    " if last else "|   "), i == len(sub) - 1)
