@@ -53,6 +53,8 @@ class StackSetFanOut(pulumi.ComponentResource):
             max_concurrent_percentage=r.max_concurrent_percentage,
             failure_tolerance_percentage=r.failure_tolerance_percentage,
             region_concurrency_type=r.region_concurrency_type,
+            # Account-global resources (IAM roles) are created in the home region; others refer to them.
+            region_orders=[args.home_region, *[x for x in args.regions if x != args.home_region]],
         )
         self.stack_set = aws.cloudformation.StackSet(
             f"{name}-stackset",

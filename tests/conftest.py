@@ -70,3 +70,26 @@ def run_component(build, stack: str = "unit", config: dict | None = None) -> lis
 
 def by_name(resources: list[dict]) -> dict[str, dict]:
     return {r["name"]: r for r in resources}
+
+
+def account_name_of(doc: dict, r: dict) -> str:
+    """The account (by name) a recorded resource deploys into; 'management' for the default provider."""
+    from blueprint.offline.report import account_labels, account_of
+
+    return account_of(r, account_labels(doc["resources"]))
+
+
+def shared_account_name(stack: str, role: str) -> str:
+    from blueprint.config import load_file
+
+    return getattr(load_file(REPO / f"Pulumi.{stack}.yaml").shared_accounts, role).name
+
+
+def one(resources: list[dict], **match) -> dict:
+    found = [r for r in resources if all(r.get(k) == v or r["inputs"].get(k) == v for k, v in match.items())]
+    assert len(found) == 1, (match, [r["name"] for r in found])
+    return found[0]
+
+
+def urn_of(doc: dict, name: str) -> str:
+    return next(r["urn"] for r in doc["resources"] if r["name"] == name)

@@ -1,0 +1,54 @@
+"""components/fanout.py and the account baseline: AWS's engine reaches every account."""
+
+from __future__ import annotations
+
+import json
+
+from blueprint.baseline.account_template import PARAMETERS
+from blueprint.config import load_file
+from tests.conftest import REPO, resources_of
+
+
+def test_baseline_stackset_is_service_managed_and_auto_deploys(plan):
+    cfg = load_file(REPO / f"Pulumi.{plan['stack']}.yaml")
+    (ss,) = resources_of(plan, "aws:cloudformation/stackSet:StackSet")
+    i = ss["inputs"]
+    assert i["permissionModel"] == "SERVICE_MANAGED"
+    assert i["autoDeployment"] == {"enabled": True, "retainStacksOnAccountRemoval": False}
+    assert i["capabilities"] == ["CAPABILITY_NAMED_IAM"]
+    prefs = i["operationPreferences"]
+    r = cfg.security_baseline.rollout
+    assert (prefs["maxConcurrentPercentage"], prefs["failureTolerancePercentage"], prefs["regionConcurrencyType"]) == (
+        r.max_concurrent_percentage, r.failure_tolerance_percentage, r.region_concurrency_type)
+    assert set(i["parameters"]) == set(PARAMETERS)
+    assert all(v and "${" not in v for v in i["parameters"].values())
+    json.loads(i["templateBody"])  # valid JSON template
+
+
+def test_one_instance_per_region_targeting_the_root(plan):
+    cfg = load_file(REPO / f"Pulumi.{plan['stack']}.yaml")
+    instances = resources_of(plan, "aws:cloudformation/stackSetInstance:StackSetInstance")
+    assert sorted(x["inputs"]["stackSetInstanceRegion"] for x in instances) == sorted(cfg.organization.allowed_regions)
+    for x in instances:
+        assert x["inputs"]["deploymentTargets"]["organizationalUnitIds"][0].startswith("r-")
+
+
+def test_management_account_gets_the_same_baseline_as_a_stack(plan):
+    cfg = load_file(REPO / f"Pulumi.{plan['stack']}.yaml")
+    (ss,) = resources_of(plan, "aws:cloudformation/stackSet:StackSet")
+    stacks = resources_of(plan, "aws:cloudformation/stack:Stack")
+    assert sorted(s["inputs"]["region"] for s in stacks) == sorted(cfg.organization.allowed_regions)
+    assert all(s["inputs"]["templateBody"] == ss["inputs"]["templateBody"] for s in stacks)
+    assert all(s["provider"] == "" for s in stacks), "service-managed sets skip the management account"
+
+
+def test_baseline_resource_count_does_not_grow_with_teams(tmp_path):
+    from blueprint.offline.bench import synthetic_stack
+    from blueprint.offline.plan import plan_stack
+
+    counts = {}
+    for n in (1, 30):
+        code, doc = plan_stack(f"t{n}", synthetic_stack(n, tmp_path / f"Pulumi.t{n}.yaml"))
+        assert code == 0, doc["findings"]
+        counts[n] = sum(1 for r in doc["resources"] if "-baseline-" in r["name"] or r["name"] == "org-baseline")
+    assert counts[1] == counts[30]
