@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from blueprint.pipeline_config import Pipeline
+
 PROJECT = "secure-org"
 ENVIRONMENTS = ("dev", "test", "prod")
 ROOT = "Root"
@@ -192,6 +194,7 @@ class Team(Strict):
         default_factory=list,
         description="Environments whose account is being closed on purpose (see README)",
     )
+    pipeline: Pipeline | None = Field(default=None, description="The team's delivery pipeline in the tooling account")
 
     @field_validator("environments")
     @classmethod
@@ -527,6 +530,8 @@ def _cross_check(p: dict[str, Any]) -> list[tuple[str, str]]:
         if team.name in seen_teams:
             problems.append((f"teams[{i}].name", f"duplicate team {team.name!r} (already teams[{seen_teams[team.name]}])"))
         seen_teams.setdefault(team.name, i)
+        if team.pipeline is not None and not {"test", "prod"} <= set(team.environments):
+            problems.append((f"teams[{i}].pipeline", "a pipeline deploys to staging (test) and prod: add both environments"))
         for env in team.decommission + list(team.account_emails):
             if env not in team.environments:
                 problems.append((f"teams[{i}]", f"{env!r} is configured but not in environments"))
