@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 PIP := $(VENV)/bin/pip --disable-pip-version-check -q
 
-.PHONY: plan plan-all test bench schema clean
+.PHONY: plan plan-all test bench schema clean diff checkov
 
 # Runtime deps only (what `pulumi up` installs too); dev tools on top for tests.
 $(VENV)/.runtime: requirements.txt
@@ -40,3 +40,18 @@ schema: $(VENV)/.runtime
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
+
+## Plan diff against a git ref, security-relevant changes first: make diff STACK=prod BASE=origin/main
+BASE ?= HEAD
+diff: $(VENV)/.runtime
+	$(PY) -m blueprint.offline.diff --stack $(STACK) --base $(BASE)
+
+## checkov on the Terraform-plan export of both stacks (checkov lives in its own venv: its pins clash with pulumi's)
+CHECKOV_VENV ?= venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip --disable-pip-version-check -q install -r requirements-checkov.txt
+	touch $@
+
+checkov: $(VENV)/.runtime $(CHECKOV_VENV)/.installed
+	$(PY) -m blueprint.offline.checkov_scan --checkov $(CHECKOV_VENV)/bin/checkov --stacks dev prod

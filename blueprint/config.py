@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -257,6 +258,18 @@ class SecurityBaseline(Strict):
     )
 
 
+class PolicyExemption(Strict):
+    """A waiver of one policy-as-code rule for matching resources, with a reason and an end date.
+
+    An expired exemption no longer waives anything and is itself reported as a finding.
+    """
+
+    rule: Annotated[str, Field(min_length=3, description="Rule name, e.g. 's3-bucket-sse-kms'")]
+    resource: Annotated[str, Field(min_length=1, description="Resource name or fnmatch pattern, e.g. 'org-baseline-*'")]
+    reason: Annotated[str, Field(min_length=15, description="Why this is acceptable; shown to reviewers")]
+    expires: date
+
+
 class StackConfig(Strict):
     """Everything under the ``secure-org:`` namespace of one stack file."""
 
@@ -266,6 +279,7 @@ class StackConfig(Strict):
     guardrails: Guardrails
     security_baseline: SecurityBaseline
     teams: list[Team] = Field(default_factory=list)
+    policy_exemptions: list[PolicyExemption] = Field(default_factory=list)
 
     # ---- derived views -------------------------------------------------
     def ou_paths(self) -> list[str]:
