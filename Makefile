@@ -5,6 +5,7 @@ VENV ?= venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 PIP := $(VENV)/bin/pip --disable-pip-version-check -q
+CHECKOV_VENV ?= venv-checkov
 
 .PHONY: plan plan-all test bench schema clean diff checkov
 
@@ -27,8 +28,8 @@ plan-all: $(VENV)/.runtime
 	$(PY) -m blueprint.offline.plan --stack prod --quiet
 
 ## Everything CI checks
-test: $(VENV)/.dev
-	$(PY) -m pytest -q
+test: $(VENV)/.dev $(CHECKOV_VENV)/.installed
+	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -q
 
 ## Plan time vs the bare SDK floor for 1, 10 and 100 teams (not a test: figures only)
 bench: $(VENV)/.runtime
@@ -47,7 +48,6 @@ diff: $(VENV)/.runtime
 	$(PY) -m blueprint.offline.diff --stack $(STACK) --base $(BASE)
 
 ## checkov on the Terraform-plan export of both stacks (checkov lives in its own venv: its pins clash with pulumi's)
-CHECKOV_VENV ?= venv-checkov
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip --disable-pip-version-check -q install -r requirements-checkov.txt
