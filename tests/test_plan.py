@@ -284,3 +284,13 @@ def test_team_break_glass_role_is_exempt_only_in_its_own_accounts():
     assert "arn:aws:iam::*:role/PaymentsIncident" not in root, "never a wildcard account for a team role"
     sandbox = " ".join(p["inputs"]["content"] for p in got[("Sandbox", "SERVICE_CONTROL_POLICY")])
     assert "PaymentsIncident" not in sandbox
+
+
+def test_advisory_when_global_service_events_cannot_be_seen(tmp_path):
+    raw = stack_raw("dev")
+    raw["organization"]["allowed_regions"] = ["us-west-2"]
+    raw["organization"]["home_region"] = "us-west-2"
+    code, doc = plan_mod.plan_stack("west", write_stack(tmp_path / "Pulumi.west.yaml", raw))
+    assert code == 0, "advisory findings do not fail the plan"
+    (f,) = [f for f in doc["findings"] if f["rule"] == "global-events-region"]
+    assert f["severity"] == "advisory" and "us-east-1" in f["message"]

@@ -56,6 +56,18 @@ def run(cfg: StackConfig, resources: list[dict[str, Any]]) -> list[dict[str, Any
         elif r["type"] == ORGANIZATION and not r["protect"]:
             out.append(finding("organization-protected", r["urn"], "the organization is not protected"))
 
+    if "us-east-1" not in cfg.organization.allowed_regions:
+        # IAM, Organizations and console sign-in events are delivered to EventBridge only
+        # in us-east-1: without it, those alert rules can never fire.
+        out.append(
+            finding(
+                "global-events-region",
+                "",
+                "us-east-1 is not an allowed region: alerts on IAM, Organizations and root sign-in events will not fire",
+                severity="advisory",
+            )
+        )
+
     # Attachments per target and policy type, counting the AWS-managed default policy.
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for r in resources:
