@@ -15,7 +15,8 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.baseline.events import patterns
-from blueprint.iam import account_root, policy_json
+from blueprint.iam import policy_json
+from components.kms import customer_key
 
 ALERT_BUS = "secure-org-alerts"
 
@@ -52,20 +53,12 @@ class SecurityAlerts(pulumi.ComponentResource):
         home = args.home_region
         events = patterns(args.break_glass_roles)
 
-        self.key = aws.kms.Key(
+        self.key = customer_key(
             f"{name}-key",
             region=home,
             description="Security alerts topic",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=policy_json(
-                {
-                    "Sid": "AccountAdministersKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": account_root(args.security_account_id)},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
+            admin_account=args.security_account_id,
+            statements=[
                 {
                     # EventBridge must encrypt what it publishes to the encrypted topic.
                     "Sid": "EventBridgePublishesEncrypted",
@@ -75,9 +68,9 @@ class SecurityAlerts(pulumi.ComponentResource):
                     "Resource": "*",
                     "Condition": {"StringEquals": {"aws:SourceAccount": args.security_account_id}},
                 },
-            ),
+            ],
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, provider=args.security_provider, protect=True, retain_on_delete=True),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.security_provider),
         )
         self.topic = aws.sns.Topic(
             f"{name}-topic",

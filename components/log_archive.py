@@ -1,7 +1,8 @@
-"""The log archive: a customer KMS key and object-locked buckets in the log-archive account.
+"""The log archive: a customer KMS key and the log buckets in the log-archive account.
 
-CloudTrail (org trail) and AWS Config (every account) deliver here. The key, the bucket
-and its access-log bucket are protected and retained: no config edit can destroy logs.
+CloudTrail (org trail) delivers to an object-locked bucket; AWS Config (every account) to
+its own bucket. The key and every bucket are protected and retained: no config edit can
+destroy logs.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.config import LogArchive as LogArchiveSettings
-from blueprint.iam import account_root, policy_json
+from components.kms import customer_key
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 
 
@@ -33,24 +34,14 @@ class LogArchive(pulumi.ComponentResource):
     def __init__(self, name: str, args: LogArchiveArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("blueprint:logarchive:LogArchive", name, None, opts)
         in_account = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        keep = pulumi.ResourceOptions(parent=self, provider=args.provider, protect=True, retain_on_delete=True)
         s = args.settings
 
-        self.key = aws.kms.Key(
+        self.key = customer_key(
             f"{name}-key",
             region=args.region,
             description=f"{args.org_name}: organization CloudTrail and AWS Config logs",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=policy_json(
-                {
-                    # Key administration stays with the log-archive account itself.
-                    "Sid": "AccountAdministersKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": account_root(args.account_id)},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
+            admin_account=args.account_id,
+            statements=[
                 {
                     "Sid": "CloudTrailEncryptsOrgTrail",
                     "Effect": "Allow",
@@ -78,9 +69,9 @@ class LogArchive(pulumi.ComponentResource):
                     "Resource": "*",
                     "Condition": {"StringEquals": {"aws:SourceOrgID": args.org_id}},
                 },
-            ),
+            ],
             tags=args.tags,
-            opts=keep,
+            opts=in_account,
         )
         aws.kms.Alias(f"{name}-key-alias", name=f"alias/{args.org_name}-log-archive", target_key_id=self.key.key_id, region=args.region, opts=in_account)
 
@@ -143,12 +134,32 @@ class LogArchive(pulumi.ComponentResource):
                         ],
                         "Condition": {"StringEquals": {"aws:SourceArn": args.trail_arn, "s3:x-amz-acl": "bucket-owner-full-control"}},
                     },
+                ],
+            ),
+            in_account,
+        )
+        # AWS Config cannot deliver to an object-locked bucket (an AWS rule), so its
+        # snapshots and history get their own bucket under the same key.
+        config_name = pulumi.Output.concat(args.org_name, "-config-", args.account_id)
+        config_arn = pulumi.Output.concat("arn:aws:s3:::", config_name)
+        self.config = SecureBucket(
+            f"{name}-config",
+            SecureBucketArgs(
+                bucket=config_name,
+                region=args.region,
+                kms_key_arn=self.key.arn,
+                expire_days=s.expire_days,
+                glacier_days=s.transition_to_glacier_days,
+                access_log_bucket=self.access_logs.name,
+                protect=True,
+                tags=args.tags,
+                policy_statements=[
                     {
                         "Sid": "ConfigChecksBucket",
                         "Effect": "Allow",
                         "Principal": {"Service": "config.amazonaws.com"},
                         "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
-                        "Resource": bucket_arn,
+                        "Resource": config_arn,
                         "Condition": {"StringEquals": {"aws:SourceOrgID": args.org_id}},
                     },
                     {
@@ -156,7 +167,7 @@ class LogArchive(pulumi.ComponentResource):
                         "Effect": "Allow",
                         "Principal": {"Service": "config.amazonaws.com"},
                         "Action": "s3:PutObject",
-                        "Resource": pulumi.Output.concat(bucket_arn, "/AWSLogs/*/Config/*"),
+                        "Resource": pulumi.Output.concat(config_arn, "/AWSLogs/*/Config/*"),
                         "Condition": {"StringEquals": {"aws:SourceOrgID": args.org_id, "s3:x-amz-acl": "bucket-owner-full-control"}},
                     },
                 ],
@@ -164,5 +175,6 @@ class LogArchive(pulumi.ComponentResource):
             in_account,
         )
         self.bucket_name = self.logs.name
+        self.config_bucket_name = self.config.name
         self.key_arn = self.key.arn
-        self.register_outputs({"bucket": self.bucket_name, "key_arn": self.key_arn})
+        self.register_outputs({"bucket": self.bucket_name, "config_bucket": self.config_bucket_name, "key_arn": self.key_arn})

@@ -8,7 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.config import LogArchive as LogArchiveSettings
-from blueprint.iam import account_root, policy_json, service_trust
+from blueprint.iam import policy_json, service_trust
+from components.kms import customer_key
 
 
 def trail_arn(region: str, management_account_id: pulumi.Input[str], trail_name: str) -> pulumi.Output[str]:
@@ -38,20 +39,12 @@ class OrganizationTrail(pulumi.ComponentResource):
         log_group_name = f"/secure-org/{args.trail_name}"
         log_group_arn = pulumi.Output.concat("arn:aws:logs:", args.region, ":", args.management_account_id, ":log-group:", log_group_name)
 
-        self.logs_key = aws.kms.Key(
+        self.logs_key = customer_key(
             f"{name}-logs-key",
             region=args.region,
             description="Organization trail events in CloudWatch Logs",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=policy_json(
-                {
-                    "Sid": "AccountAdministersKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": account_root(args.management_account_id)},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
+            admin_account=args.management_account_id,
+            statements=[
                 {
                     "Sid": "CloudWatchLogsUsesKeyForTrailGroup",
                     "Effect": "Allow",
@@ -60,9 +53,9 @@ class OrganizationTrail(pulumi.ComponentResource):
                     "Resource": "*",
                     "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
                 },
-            ),
+            ],
             tags=args.tags,
-            opts=keep,
+            opts=child,
         )
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-log-group",

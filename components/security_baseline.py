@@ -93,7 +93,7 @@ class SecurityBaseline(pulumi.ComponentResource):
             "OrgId": args.org_id,
             "ManagementAccountId": args.management_account_id,
             "SecurityAccountId": ids["security"],
-            "ConfigBucketName": self.log_archive.bucket_name,
+            "ConfigBucketName": self.log_archive.config_bucket_name,
             "ConfigKmsKeyArn": self.log_archive.key_arn,
             "AlertEventBusArn": self.alerts.bus_arn,
             "BreakGlassTrustedPrincipalArns": pulumi.Output.all(*[management_role(r) for r in base.break_glass_principals]).apply(",".join),

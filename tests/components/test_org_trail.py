@@ -70,3 +70,17 @@ def test_access_log_bucket_is_the_only_sse_s3_bucket(plan):
     sse_s3 = [r["name"] for r in resources_of(plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
               if r["inputs"]["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] != "aws:kms"]
     assert sse_s3 == ["org-baseline-log-archive-access-logs-encryption"], "S3 access logs require SSE-S3; nothing else may use it"
+
+
+def test_config_delivers_to_its_own_bucket_without_object_lock(plan):
+    """AWS Config cannot deliver to an object-locked bucket."""
+    res = {r["name"]: r for r in plan["resources"]}
+    cfg_bucket = res["org-baseline-log-archive-config-bucket"]
+    assert cfg_bucket["inputs"]["objectLockEnabled"] is False and cfg_bucket["protect"]
+    (ss,) = resources_of(plan, "aws:cloudformation/stackSet:StackSet")
+    assert ss["inputs"]["parameters"]["ConfigBucketName"] == cfg_bucket["id"]
+    trail_policy = json.loads(res["org-baseline-log-archive-logs-policy"]["inputs"]["policy"])
+    assert not any("config.amazonaws.com" in json.dumps(s) for s in trail_policy["Statement"])
+    config_policy = json.loads(res["org-baseline-log-archive-config-policy"]["inputs"]["policy"])
+    deliver = next(s for s in config_policy["Statement"] if s["Sid"] == "ConfigDeliversSnapshots")
+    assert deliver["Condition"]["StringEquals"]["aws:SourceOrgID"].startswith("o-")
