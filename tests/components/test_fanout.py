@@ -52,3 +52,19 @@ def test_baseline_resource_count_does_not_grow_with_teams(tmp_path):
         assert code == 0, doc["findings"]
         counts[n] = sum(1 for r in doc["resources"] if "-baseline-" in r["name"] or r["name"] == "org-baseline")
     assert counts[1] == counts[30]
+
+
+def test_management_account_forwards_every_critical_event_in_every_region(plan):
+    """The management account's alert rules come with its baseline stack, one per region."""
+    from blueprint.baseline.events import CRITICAL_EVENTS
+
+    cfg = load_file(REPO / f"Pulumi.{plan['stack']}.yaml")
+    for stack in resources_of(plan, "aws:cloudformation/stack:Stack"):
+        template = json.loads(stack["inputs"]["templateBody"])
+        rules = [r for r in template["Resources"].values() if r["Type"] == "AWS::Events::Rule"]
+        assert len(rules) == len(CRITICAL_EVENTS)
+        for rule in rules:
+            (target,) = rule["Properties"]["Targets"]
+            assert target["Arn"] == {"Ref": "AlertEventBusArn"}
+        assert stack["inputs"]["parameters"]["AlertEventBusArn"].endswith(":event-bus/secure-org-alerts")
+    assert len(resources_of(plan, "aws:cloudformation/stack:Stack")) == len(cfg.organization.allowed_regions)
