@@ -6,13 +6,15 @@ at config-load time. The components only register what this returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+
+from dataclasses import dataclass, field
 from typing import Any
 
 from blueprint import packer, policies
-from blueprint.config import ROOT, AccountSpec, StackConfig
+from blueprint.config import ENVIRONMENTS, ROOT, AccountSpec, StackConfig
 from blueprint.baseline.account_template import SCP_EXEMPT_ROLE_PATTERNS as BASELINE_ROLES
-from blueprint.policies import Deferred
+from blueprint.policies import POLICY_DIR, Deferred
 
 ACCOUNT_ID_STANDIN = "0" * 12  # account ids are always twelve digits
 ORG_ID_STANDIN = "o-" + "x" * 32  # org ids are o- plus 10 to 32 characters
@@ -34,9 +36,13 @@ class GuardrailLimitError(Exception):
 @dataclass
 class TargetPolicies:
     kind: str
-    target: str  # "Root" or an OU path
+    target: str  # "Root", an OU path, or "team:<name>" for a team's own accounts
     packed: packer.Packed
     values: dict[str, Any]
+    # Deferred account keys to attach to instead of the target (team policies).
+    attach_to: list[str] = field(default_factory=list)
+    # Earlier targets of the same policies (a renamed team), so a rename keeps them.
+    previous_targets: list[str] = field(default_factory=list)
 
     @property
     def aws_type(self) -> str:
@@ -92,9 +98,9 @@ def values_for(cfg: StackConfig, target: str) -> dict[str, Any]:
         "critical_role_arns": _dedupe(critical),
         "image_factory_account_id": account_id("image_factory"),
         "org_id": ORG_ID,
-        "team_names": sorted({t.name for t in cfg.teams}) or ["none"],
-        "environments": sorted({e for t in cfg.teams for e in t.environments}) or ["none"],
-        "cost_centers": sorted({t.cost_center for t in cfg.teams}) or ["none"],
+        # Constant, so onboarding a team never edits a shared policy; team and cost-center
+        # values are pinned per team on the team's own accounts (team_tag_policies).
+        "environments": list(ENVIRONMENTS),
     }
 
 
@@ -125,6 +131,32 @@ def plan(cfg: StackConfig) -> list[TargetPolicies]:
                 problems.append(str(exc))
                 continue
             out.append(TargetPolicies(kind, target, packed, values))
+    out.extend(team_tag_policies(cfg))
     if problems:
         raise GuardrailLimitError(problems)
+    return out
+
+
+TEAM_TAGS = POLICY_DIR / "team" / "team-values.json"
+
+
+def team_tag_policies(cfg: StackConfig) -> list[TargetPolicies]:
+    """One tag policy per team, on the team's own accounts: only its team and cost-center values.
+
+    Being per team (not a list of every team at an OU), adding a team only adds policies.
+    """
+    out = []
+    doc = json.loads(TEAM_TAGS.read_text())
+    limit = cfg.organization.policy_limits.tag_policy
+    for team in cfg.teams:
+        values = {"team_name": team.name, "cost_center": team.cost_center}
+        units = packer.units_from("tag_policies", "team-values", doc, values)
+        packed = packer.pack("tag_policies", f"team:{team.name}", units, limit.max_chars, limit.max_per_target)
+        keys = [f"account:{team.name}-{env}" for env in team.environments]
+        out.append(
+            TargetPolicies(
+                "tag_policies", f"team:{team.name}", packed, values, attach_to=keys,
+                previous_targets=[f"team:{old}" for old in team.previous_names],
+            )
+        )
     return out

@@ -8,6 +8,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+# Duties of the pipeline (the "Security of the pipeline" article), each an IAM role in the
+# tooling account assumed from an IAM Identity Center permission set of the same duty.
+DUTIES = ("viewer", "committer", "merger", "build_owner", "iac_owner", "prod_deployer")
+# OWASP ZAP 2.17.0 (zaproxy/zap-stable), pinned by digest: a tag can be re-pointed, a digest cannot.
+DEFAULT_DAST_IMAGE = "zaproxy/zap-stable@sha256:8d387b1a63e3425beef4846e39719f5af2a787753af2d8b6558c6257d7a577a2"
+PERMISSION_SET_RE = re.compile(r"^[\w+=,.@-]{1,32}$")
+ENV_NAME_RE = r"^[A-Z][A-Z0-9_]{0,63}$"
 CONNECTION_ARN = re.compile(r"^arn:aws:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$")
 
 
@@ -47,6 +54,13 @@ class S3Source(_Strict):
 Source = Annotated[ConnectionSource | CodeCommitSource | S3Source, Field(discriminator="type")]
 
 
+class BuildSecret(_Strict):
+    """A secret the team's build reads: only a reference is in config, never the value."""
+
+    store: Literal["parameter-store", "secrets-manager"]
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$", description="Under the team's namespace: /<team>/build/<name> or <team>/build/<name>")]
+
+
 class PrivilegedBuild(_Strict):
     """CodeBuild privileged mode is off unless a project needs Docker, and says why."""
 
@@ -65,3 +79,28 @@ class Pipeline(_Strict):
     dast_target_url: Annotated[str, Field(pattern=r"^https://[^\s]+$", description="Staging URL the OWASP ZAP baseline scan targets")]
     privileged_build: PrivilegedBuild | None = None
     build_image: str = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
+    dast_image: Annotated[
+        str,
+        Field(pattern=r"^[a-z0-9./_-]+(:[0-9]+)?/?[a-z0-9./_-]*@sha256:[0-9a-f]{64}$", description="OWASP ZAP image for the DAST CodeBuild project, pinned by digest"),
+    ] = DEFAULT_DAST_IMAGE
+    build_secrets: dict[Annotated[str, Field(pattern=ENV_NAME_RE)], BuildSecret] = Field(
+        default_factory=dict,
+        description="Build env vars resolved at build time from Parameter Store (/<team>/build/<name>) or Secrets Manager (<team>/build/<name>); never plaintext",
+    )
+    sso_permission_sets: dict[Literal[DUTIES], Annotated[str, Field(pattern=PERMISSION_SET_RE.pattern)]] = Field(  # type: ignore[valid-type]
+        default_factory=dict,
+        description="IAM Identity Center permission set allowed to assume each duty role; default '<team>-<duty>' (e.g. payments-prod-deployer)",
+    )
+
+    @model_validator(mode="after")
+    def _deployment_config_fits_platform(self) -> "Pipeline":
+        # AWS's predefined configs name their platform; a custom config name is taken as is.
+        name = self.deployment_config
+        if name.startswith("CodeDeployDefault."):
+            kind = name.removeprefix("CodeDeployDefault.")
+            platform = "Lambda" if kind.startswith("Lambda") else "ECS" if kind.startswith("ECS") else "Server"
+            if platform != self.compute_platform:
+                raise ValueError(
+                    f"deployment_config {name!r} is for the {platform} compute platform, not {self.compute_platform}"
+                )
+        return self

@@ -9,6 +9,7 @@ import pulumi
 from blueprint.config import StackConfig
 from blueprint.guardrails import TargetPolicies
 from components.accounts import Accounts, AccountsArgs
+from components.delivery import Delivery, DeliveryArgs
 from components.guardrails import Guardrails, GuardrailsArgs
 from components.organization import Organization, OrganizationArgs
 from components.providers import SHARED_ROLES, AccountProviders, AccountProvidersArgs
@@ -90,10 +91,26 @@ class LandingZone(pulumi.ComponentResource):
             ),
             child,
         )
+        # Team pipelines in the tooling account, deploy roles in the team accounts.
+        self.delivery = Delivery(
+            f"{name}-delivery",
+            DeliveryArgs(
+                config=cfg,
+                org_id=self.organization.org_id,
+                account_ids=self.accounts.ids,
+                ou_ids=self.organization.ou_ids,
+                providers=self.providers,
+                depends_on=[self.organization.org],
+                tags=tags,
+            ),
+            child,
+        )
         self.register_outputs(
             {
                 "org_id": self.organization.org_id,
                 "root_id": self.organization.root_id,
                 "account_ids": self.accounts.ids,
+                "pipelines": {t: p.pipeline.name for t, p in self.delivery.pipelines.items()},
+                "findings_importer": self.delivery.importer.arn,
             }
         )

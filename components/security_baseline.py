@@ -123,14 +123,18 @@ class SecurityBaseline(pulumi.ComponentResource):
             ),
             child,
         )
-        member_ids = [v for k, v in ids.items() if k != "security"]
+        groups: dict[str, list[pulumi.Input[str]]] = {"shared": [ids[role] for role in ("security", "log_archive", "tooling", "image_factory")]}
+        for acct in cfg.accounts():
+            if acct.team:
+                groups.setdefault(f"team-{acct.team}", []).append(ids[acct.key])
         self.services = SecurityServices(
             f"{name}-services",
             SecurityServicesArgs(
                 organization=args.organization,
                 root_id=args.root_id,
                 security_account_id=ids["security"],
-                member_account_ids=member_ids,
+                account_groups=groups,
+                group_aliases={f"team-{t.name}": [f"team-{old}" for old in t.previous_names] for t in cfg.teams if t.previous_names},
                 home_region=home,
                 regions=regions,
                 security_provider=args.providers.get("security"),

@@ -32,12 +32,15 @@ class SecurityServicesArgs:
     organization: aws.organizations.Organization
     root_id: pulumi.Input[str]
     security_account_id: pulumi.Input[str]
-    member_account_ids: list[pulumi.Input[str]]
+    # Accounts to enable Inspector in explicitly, grouped (shared accounts, then one group per
+    # team) so that onboarding a team adds an enabler instead of editing a shared one.
+    account_groups: dict[str, list[pulumi.Input[str]]]
     home_region: str
     regions: list[str]
     security_provider: aws.Provider
     conformance_pack_body: str
     conformance_depends_on: list[pulumi.Resource] = field(default_factory=list)
+    group_aliases: dict[str, list[str]] = field(default_factory=dict)  # group -> earlier names
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -117,13 +120,17 @@ class SecurityServices(pulumi.ComponentResource):
                 auto_enable=aws.inspector2.OrganizationConfigurationAutoEnableArgs(ec2=True, ecr=True, lambda_=True, lambda_code=True, code_repository=False),
                 opts=in_security(insp_admin),
             )
-            aws.inspector2.Enabler(
-                f"{name}-inspector-accounts-{region}",
-                region=region,
-                account_ids=[args.security_account_id, *args.member_account_ids],
-                resource_types=INSPECTOR_TYPES,
-                opts=in_security(insp_org),
-            )
+            for group, account_ids in args.account_groups.items():
+                aws.inspector2.Enabler(
+                    f"{name}-inspector-{group}-{region}",
+                    region=region,
+                    account_ids=account_ids,
+                    resource_types=INSPECTOR_TYPES,
+                    opts=in_security(
+                        insp_org,
+                        aliases=[pulumi.Alias(name=f"{name}-inspector-{old}-{region}") for old in args.group_aliases.get(group, [])],
+                    ),
+                )
 
             aws.accessanalyzer.Analyzer(
                 f"{name}-access-analyzer-{region}",

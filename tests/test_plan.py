@@ -89,8 +89,9 @@ def test_environments_are_isolated_in_separate_ous(plan):
 
 
 def attached(plan) -> dict[tuple[str, str], list[dict]]:
-    """(target path, policy type) -> policy resources attached there."""
+    """(target path or "account:<name>", policy type) -> policy resources attached there."""
     paths = ou_paths_by_id(plan)
+    paths |= {r["id"]: "account:" + r["inputs"]["name"] for r in resources_of(plan, ACCOUNT)}
     policies_by_id = {r["id"]: r for r in resources_of(plan, POLICY)}
     out: dict[tuple[str, str], list[dict]] = {}
     for a in resources_of(plan, ATTACH):
@@ -122,9 +123,23 @@ def test_guardrails_are_attached_where_config_says(plan):
                     body_key = "tags" if kind == "tag_policies" else "ec2_attributes"
                     keys = {k for d in docs for k in d[body_key]}
                     assert set(src[body_key]) <= keys, f"{gid} missing at {target}"
-    # and nothing is attached that config did not ask for
+    # and nothing is attached that config did not ask for (besides each team's own tag policy)
     asked = {(t, policies.AWS_TYPES[k]) for k in policies.AWS_TYPES for t in getattr(cfg.guardrails, k)}
+    asked |= {(f"account:{a.name}", "TAG_POLICY") for a in cfg.accounts() if a.team}
     assert set(got) == asked
+
+
+def test_each_team_account_allows_only_its_own_team_and_cost_center(plan):
+    cfg = cfg_of(plan["stack"])
+    got = attached(plan)
+    for acct in cfg.accounts():
+        if not acct.team:
+            continue
+        (policy,) = got[(f"account:{acct.name}", "TAG_POLICY")]
+        tags = json.loads(policy["inputs"]["content"])["tags"]
+        team = next(t for t in cfg.teams if t.name == acct.team)
+        assert tags["team"]["tag_value"]["@@assign"] == [team.name]
+        assert tags["cost-center"]["tag_value"]["@@assign"] == [team.cost_center]
 
 
 def test_policies_are_within_size_and_attachment_limits(plan):

@@ -100,9 +100,7 @@ VALUES: dict[str, Any] = {
     ],
     "image_factory_account_id": FACTORY,
     "org_id": ORG,
-    "team_names": ["payments", "search"],
-    "environments": ["dev", "prod", "test"],
-    "cost_centers": ["CC-1001", "CC-2002"],
+    "environments": ["dev", "test", "prod"],
 }
 
 # The same with deploy-time values, as blueprint.guardrails builds them, and a larger org:
@@ -197,7 +195,7 @@ def test_list_placeholders_are_spliced_into_lists():
     region = statements(rendered(SCP, "region-restriction"))[1]
     assert region["Condition"]["StringNotEquals"]["aws:RequestedRegion"] == VALUES["allowed_regions"] + ["us-east-1"]
     tags = rendered(TAG, "team-tags")["tags"]
-    assert tags["team"]["tag_value"]["@@assign"] == VALUES["team_names"]
+    assert tags["environment"]["tag_value"]["@@assign"] == VALUES["environments"]
 
 
 def test_render_rejects_an_unknown_placeholder():
@@ -494,6 +492,11 @@ CASES: list[tuple[str, str, str, Request, str]] = [
     (SCP, "protect-security-services", "run the factory's pipeline", call("imagebuilder:StartImagePipelineExecution", f"arn:aws:imagebuilder:eu-west-1:{FACTORY}:image-pipeline/golden-al2023"), ALLOW),
     (SCP, "protect-security-services", "a team deletes its own pipeline", call("imagebuilder:DeleteImagePipeline", f"arn:aws:imagebuilder:eu-west-1:{ACCOUNT}:image-pipeline/mine"), ALLOW),
     (SCP, "protect-security-services", "read CloudTrail events", call("cloudtrail:LookupEvents"), ALLOW),
+    # The baseline's function runs as a role the guardrails exempt: nobody else may change or run it.
+    (SCP, "protect-security-services", "rewrite the baseline function", call("lambda:UpdateFunctionCode", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:secure-org-account-baseline"), DENY),
+    (SCP, "protect-security-services", "invoke the baseline function", call("lambda:InvokeFunction", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:secure-org-account-baseline"), DENY),
+    (SCP, "protect-security-services", "a team updates its own function", call("lambda:UpdateFunctionCode", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:payments-api"), ALLOW),
+    (SCP, "protect-security-services", "StackSets updates the baseline function", call("lambda:UpdateFunctionCode", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:secure-org-account-baseline", principal=STACKSETS), ALLOW),
     (SCP, "protect-security-services", "platform deployer reconfigures Inspector", call("inspector2:UpdateOrganizationConfiguration", principal=DEPLOYER), ALLOW),
     (SCP, "require-imdsv2", "launch with IMDSv1 allowed", call("ec2:RunInstances", [instance(**{**IMDS_OK, "ec2:MetadataHttpTokens": "optional"})]), DENY),
     (SCP, "require-imdsv2", "launch without metadata options", call("ec2:RunInstances", [instance(**{"ec2:InstanceType": "t3.micro"})]), DENY),
@@ -657,19 +660,27 @@ def test_tag_policy_shape(gid):
     for key, spec in doc["tags"].items():
         assert set(spec) <= {"tag_key", "tag_value", "enforced_for", "report_required_tag_for"}, f"{gid}.{key}: {sorted(spec)}"
         assert spec["tag_key"]["@@assign"].lower() == key, f"{gid}.{key}: tag_key must be the policy key, capitalised as wanted"
-        values = spec["tag_value"]["@@assign"]
-        assert isinstance(values, list) and values and all(isinstance(v, str) for v in values)
+        if "tag_value" in spec:
+            values = spec["tag_value"]["@@assign"]
+            assert isinstance(values, list) and values and all(isinstance(v, str) for v in values)
         for t in spec.get("enforced_for", {}).get("@@assign", []):
             assert re.fullmatch(r"[a-z0-9-]+:([A-Za-z0-9-]+|ALL_SUPPORTED|\*)", t), f"{gid}.{key}: bad enforced_for {t!r}"
 
 
-def test_team_tags_takes_its_values_from_config():
+def test_team_tags_fixes_keys_at_the_ou_and_leaves_team_values_to_each_team():
+    """Team and cost-center values are pinned per team on its own accounts (policies/team/),
+    so onboarding a team never edits this shared policy."""
     tags = rendered(TAG, "team-tags")["tags"]
     assert set(tags) == {"team", "environment", "cost-center"}
-    assert tags["team"]["tag_value"]["@@assign"] == VALUES["team_names"]
+    assert "tag_value" not in tags["team"] and "tag_value" not in tags["cost-center"]
     assert tags["environment"]["tag_value"]["@@assign"] == VALUES["environments"]
-    assert tags["cost-center"]["tag_value"]["@@assign"] == VALUES["cost_centers"]
     assert all(spec["enforced_for"]["@@assign"] for spec in tags.values())
+
+
+def test_team_values_policy_pins_one_team_and_cost_center():
+    doc = render(json.loads((POLICY_DIR / "team" / "team-values.json").read_text()), {"team_name": "payments", "cost_center": "CC-1001"})
+    assert doc["tags"]["team"]["tag_value"]["@@assign"] == ["payments"]
+    assert doc["tags"]["cost-center"]["tag_value"]["@@assign"] == ["CC-1001"]
 
 
 # The EC2 declarative policy attributes and their documented values.

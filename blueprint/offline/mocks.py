@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import string
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
 MANAGEMENT_ACCOUNT_ID = "111111111111"
+REPO = Path(__file__).resolve().parents[2]
 PARTITION = "aws"
 
 
@@ -121,6 +123,27 @@ class OfflineMocks(pulumi.runtime.Mocks):
         elif t == "aws:cloudformation/stackSet:StackSet":
             rid = named
             state |= {"arn": f"arn:aws:cloudformation:{region}:{acct}:stackset/{named}:{_alnum(name, 8)}", "stackSetId": f"{named}:{_alnum(name, 8)}"}
+        elif t == "aws:cloudformation/stackSetInstance:StackSetInstance":
+            # AWS's id: stack set name, deployment target, region (comma-separated).
+            rid = f"{inputs.get('stackSetName', name)},{_alnum(name, 12)},{inputs.get('stackSetInstanceRegion', region)}"
+        elif t == "aws:codepipeline/pipeline:Pipeline":
+            rid = named
+            state["arn"] = f"arn:{PARTITION}:codepipeline:{region}:{acct}:{named}"
+        elif t == "aws:codebuild/project:Project":
+            rid = named
+            state["arn"] = f"arn:{PARTITION}:codebuild:{region}:{acct}:project/{named}"
+        elif t == "aws:lambda/function:Function":
+            rid = named
+            state |= {"arn": f"arn:{PARTITION}:lambda:{region}:{acct}:function:{named}", "invokeArn": f"arn:{PARTITION}:apigateway:{region}:lambda:path/2015-03-31/functions/arn:{PARTITION}:lambda:{region}:{acct}:function:{named}/invocations"}
+        elif t == "aws:codecommit/repository:Repository":
+            rid = inputs.get("repositoryName", name)
+            state |= {"arn": f"arn:{PARTITION}:codecommit:{region}:{acct}:{rid}", "repositoryId": _alnum(name, 32),
+                      "cloneUrlHttp": f"https://git-codecommit.{region}.amazonaws.com/v1/repos/{rid}"}
+        elif t == "aws:codecommit/approvalRuleTemplate:ApprovalRuleTemplate":
+            rid = named
+            state["approvalRuleTemplateId"] = _alnum(name, 32)
+        elif t == "aws:iam/policy:Policy":
+            rid = state["arn"] = f"arn:{PARTITION}:iam::{acct}:policy{inputs.get('path') or '/'}{named}"
         else:
             # Generic: an ARN-shaped value keeps downstream interpolation realistic.
             service = t.split(":")[1].split("/")[0] if ":" in t else "unknown"
@@ -204,5 +227,23 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    # Lambda code and other archives: where the bytes come from, not the bytes.
+    if isinstance(value, pulumi.FileArchive):
+        return {"archive": _repo_path(value.path)}
+    if isinstance(value, pulumi.AssetArchive):
+        return {"archive": {k: _plain(v) for k, v in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.FileAsset):
+        return {"asset": _repo_path(value.path)}
+    if isinstance(value, pulumi.StringAsset):
+        return {"asset": "<text>"}
     urn = getattr(value, "urn", None)
     return f"<resource {type(value).__name__}>" if urn is None else str(urn)
+
+
+def _repo_path(path: str) -> str:
+    """Repository-relative, so a plan does not depend on where the repository is checked out."""
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(REPO).as_posix()
+    except ValueError:
+        return p.as_posix()

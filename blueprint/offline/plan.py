@@ -21,6 +21,7 @@ from typing import Any
 
 from blueprint import guardrails
 from blueprint.config import ConfigError, StackConfig, namespace_values, parse
+from blueprint.crossguard import engine as crossguard
 from blueprint.offline import checks, report
 from blueprint.offline.runtime import run_program, stack_file_config
 
@@ -110,7 +111,9 @@ def plan_stack(stack: str, stack_file: Path | None = None) -> tuple[int, dict[st
     doc["summary"] = summarize(resources)
     doc["guardrails"] = guardrail_summary(cfg, planned, resources)
     doc["accounts"] = [a.model_dump() for a in cfg.accounts()]
-    doc["findings"] = checks.run(cfg, resources)
+    # Our own limit/protection checks, then the CrossGuard rules through the same code the
+    # policy pack runs under `pulumi preview --policy-pack policies/pack`.
+    doc["findings"] = checks.run(cfg, resources) + crossguard.evaluate(resources, cfg)
     code = EXIT_FINDINGS if any(f["severity"] == "mandatory" for f in doc["findings"]) else EXIT_OK
     return code, doc
 

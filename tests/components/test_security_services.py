@@ -56,8 +56,11 @@ def test_inspector_auto_enables_and_reaches_existing_accounts(plan, cfg):
         assert (auto["ec2"], auto["ecr"], auto["lambda"], auto["lambdaCode"]) == (True, True, True, True)
     accounts = {r["id"] for r in resources_of(plan, "aws:organizations/account:Account")}
     conf_urns = {c["urn"] for c in confs}
-    for e in by_type(plan, "inspector2/enabler:Enabler"):
-        assert set(e["inputs"]["accountIds"]) == accounts, "auto-enable does not cover existing accounts; the enabler does"
+    enablers = by_type(plan, "inspector2/enabler:Enabler")
+    for region in regions:
+        covered = [a for e in enablers if e["inputs"]["region"] == region for a in e["inputs"]["accountIds"]]
+        assert sorted(covered) == sorted(accounts), "auto-enable does not cover existing accounts; the enablers do, each once"
+    for e in enablers:
         assert set(e["inputs"]["resourceTypes"]) == {"EC2", "ECR", "LAMBDA", "LAMBDA_CODE"}
         assert conf_urns & set(e["dependencies"])
 
@@ -97,7 +100,8 @@ def test_access_analyzer_and_config_aggregator(plan, cfg):
 def test_conformance_pack_per_region_after_recorders_exist(plan, cfg):
     packs = by_type(plan, "cfg/organizationConformancePack:OrganizationConformancePack")
     assert {p["inputs"]["region"] for p in packs} == set(cfg.organization.allowed_regions)
-    instances = {r["urn"] for r in by_type(plan, "cloudformation/stackSetInstance:StackSetInstance")}
+    instances = {r["urn"] for r in by_type(plan, "cloudformation/stackSetInstance:StackSetInstance") if r["name"].startswith("org-baseline-accounts-")}
+    assert instances
     for p in packs:
         assert instances <= set(p["dependencies"]), "recorders (StackSet baseline) before org rules"
         assert "CODEBUILD_PROJECT_ENVVAR_AWSCRED_CHECK" in p["inputs"]["templateBody"]
