@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 PIP := $(VENV)/bin/pip --disable-pip-version-check -q
 CHECKOV_VENV ?= venv-checkov
+LINT_VENV ?= .venv-lint
 
 .PHONY: plan plan-all test bench schema clean diff checkov
 
@@ -28,8 +29,14 @@ plan-all: $(VENV)/.runtime
 	$(PY) -m blueprint.offline.plan --stack prod --quiet
 
 ## Everything CI checks
-test: $(VENV)/.dev $(CHECKOV_VENV)/.installed
+test: $(VENV)/.dev $(CHECKOV_VENV)/.installed $(LINT_VENV)/.installed
 	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -q
+
+# Workflow linters (actionlint, zizmor, check-jsonschema) for tests/test_workflows.py.
+$(LINT_VENV)/.installed: requirements-lint.txt
+	test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip --disable-pip-version-check -q install -r requirements-lint.txt
+	touch $@
 
 ## Plan time vs the bare SDK floor for 1, 10 and 100 teams (not a test: figures only)
 bench: $(VENV)/.runtime
