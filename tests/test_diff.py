@@ -393,3 +393,18 @@ def test_an_unknown_ref_is_an_operational_error(git_repo):
     assert done.returncode == 2
     assert "unknown git ref 'no-such-ref'" in done.stderr
     assert not (git_repo / "build" / "bad").exists()
+
+
+def test_adding_a_team_with_a_pipeline_shows_only_additions(planner, base):
+    """Pipelines are per team too: the shared deploy-roles StackSet only gains instances."""
+    raw = stack_raw("prod")
+    team = dict(NEW_TEAM, pipeline={
+        "source": {"type": "codecommit", "repository": "search"},
+        "approvers": ["search-lead@acme.example"],
+        "dast_target_url": "https://staging.search.acme.example",
+    })
+    raw["teams"].append(team)
+    d = D.diff_plans(base, planner(raw))
+    assert d["removed"] == [] and d["changed"] == []
+    added_types = {i["type"] for i in d["added"]}
+    assert {"aws:codepipeline/pipeline:Pipeline", "aws:cloudformation/stackSetInstance:StackSetInstance"} <= added_types
