@@ -268,8 +268,8 @@ def test_remediation_settings(template):
         assert p["TargetType"] == "SSM_DOCUMENT"
         assert p["TargetId"] == rem["document"] and p["TargetId"].startswith("AWSConfigRemediation-")
         assert p["Automatic"] is True
-        assert 1 <= p["MaximumAutomaticAttempts"] <= 25
-        assert 1 <= p["RetryAttemptSeconds"] <= 2678000
+        assert p["MaximumAutomaticAttempts"] in range(1, 26)
+        assert p["RetryAttemptSeconds"] in range(1, 2678001)
         params = p["Parameters"]
         # Every required runbook parameter is set, nothing the runbook doesn't take.
         doc = rem["document_parameters"]

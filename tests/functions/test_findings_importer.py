@@ -700,7 +700,7 @@ def test_chunking_respects_both_limits_and_is_greedy(sizes, max_bytes):
         position += len(batch)
     assert [f for b in batches for f in b] == [f for f, _ in items]  # nothing lost, order kept
     for index, batch in enumerate(sized):
-        assert 1 <= len(batch) <= 100 and body(batch) <= max_bytes
+        assert len(batch) in range(1, 101) and body(batch) <= max_bytes
         if index + 1 < len(sized):  # greedy: the next item did not fit
             nxt = sized[index + 1][0]
             assert len(batch) == 100 or body(batch + [nxt]) > max_bytes
