@@ -26,6 +26,7 @@ from blueprint.config import StackConfig
 from blueprint.pipeline import deploy_roles, naming
 from components.fanout import AccountOverride, StackSetFanOut, StackSetFanOutArgs
 from components.findings_importer import FindingsImporter, FindingsImporterArgs
+from components.kms import customer_key
 from components.pipeline import KEY_ADMIN_ACTIONS, DeployTarget, TeamPipeline, TeamPipelineArgs
 from components.providers import AccountProviders
 from components.secure_bucket import SecureBucket, SecureBucketArgs
@@ -95,15 +96,13 @@ class Delivery(pulumi.ComponentResource):
         # Artifact keys first: the deploy-role parameters name them by ARN.
         keys: dict[str, aws.kms.Key] = {}
         for team in teams:
-            keys[team.name] = aws.kms.Key(
+            keys[team.name] = customer_key(
                 f"{name}-{team.name}-artifact-key",
                 region=home,
                 description=f"{team.name} pipeline artifacts (policy: {team.name}-pipeline-artifact-key-policy)",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
                 tags={**args.tags, "team": team.name},
                 # The policy is its own resource (TeamPipeline), after the deploy roles exist.
-                opts=pulumi.ResourceOptions(parent=self, provider=tooling_provider, protect=True, retain_on_delete=True, ignore_changes=["policy"]),
+                opts=pulumi.ResourceOptions(parent=self, provider=tooling_provider, ignore_changes=["policy"]),
             )
 
         overrides: list[AccountOverride] = []

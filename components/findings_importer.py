@@ -18,6 +18,7 @@ from blueprint.iam import policy_json, service_trust
 from blueprint.pipeline import naming
 from components.pipeline import key_policy
 from components.pipeline_roles import _stmt, arn
+from components.kms import customer_key
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,12 +70,10 @@ class FindingsImporter(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.key = aws.kms.Key(
+        self.key = customer_key(
             f"{name}-key",
             region=region,
             description="Findings importer: archived scan reports and logs",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             policy=key_policy(
                 admin_role_arn,
                 {"Sid": "ImporterUsesKey", "Effect": "Allow", "Principal": {"AWS": self.role.arn},

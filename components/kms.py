@@ -10,37 +10,37 @@ import pulumi_aws as aws
 from blueprint.iam import account_root, policy_json
 
 
+def account_administers(account: pulumi.Input[str]) -> dict[str, Any]:
+    """The AWS default key-policy statement: the key's own account administers (and may grant) it."""
+    return {"Sid": "AccountAdministersKey", "Effect": "Allow", "Principal": {"AWS": account_root(account)}, "Action": "kms:*", "Resource": "*"}
+
+
 def customer_key(
     name: str,
     *,
     region: str,
     description: str,
-    admin_account: pulumi.Input[str],
-    statements: list[Any],
     opts: pulumi.ResourceOptions,
+    policy: pulumi.Input[str] | None = None,
+    admin_account: pulumi.Input[str] | None = None,
+    statements: list[Any] | None = None,
     tags: dict[str, str] | None = None,
 ) -> aws.kms.Key:
-    """A key whose policy keeps administration with its own account plus ``statements``.
+    """A rotating key, protected and retained: data encrypted under a key is lost with it.
 
-    Keys are protected and retained: data encrypted under a key is lost with it, so no
-    config edit may schedule a deletion.
+    Give either a whole ``policy``, or ``admin_account`` plus usage ``statements`` (the key's
+    account administers it). With neither, the policy is managed by a separate
+    ``aws.kms.KeyPolicy`` (for principals that do not exist yet).
     """
+    if policy is None and admin_account is not None:
+        policy = policy_json(account_administers(admin_account), *(statements or []))
     return aws.kms.Key(
         name,
         region=region,
         description=description,
         enable_key_rotation=True,
         deletion_window_in_days=30,
-        policy=policy_json(
-            {
-                "Sid": "AccountAdministersKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root(admin_account)},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            *statements,
-        ),
+        policy=policy,
         tags=tags or {},
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
     )

@@ -26,6 +26,7 @@ from blueprint.iam import policy_json
 from blueprint.pipeline import buildspecs, naming
 from blueprint.pipeline.buildspecs import SCANS
 from components.pipeline_roles import BRANCH_WRITE_ACTIONS, MERGE_ACTIONS, VIEW_ACTIONS, PipelineRoles, PipelineRolesArgs, _stmt, arn
+from components.kms import customer_key
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 
 TAG_VALUE = re.compile(r"[^\w .:/=+\-@]")  # characters AWS tag values do not allow
@@ -117,12 +118,10 @@ class TeamPipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.deploy_roles_ready)),
         )
         # Operations key: CodeBuild logs and the approval/notification topics.
-        self.ops_key = aws.kms.Key(
+        self.ops_key = customer_key(
             f"{name}-ops-key",
             region=region,
             description=f"{team} pipeline: CodeBuild logs and SNS topics",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             policy=key_policy(
                 args.admin_role_arn,
                 {"Sid": "LogsEncryptBuildLogs", "Effect": "Allow", "Principal": {"Service": f"logs.{region}.amazonaws.com"},
@@ -142,12 +141,10 @@ class TeamPipeline(pulumi.ComponentResource):
         self.source_key = None
         writers = [roles.duties[d].arn for d in ("committer", "merger") if d in roles.duties]
         if source.type in ("codecommit", "s3"):
-            self.source_key = aws.kms.Key(
+            self.source_key = customer_key(
                 f"{name}-source-key",
                 region=region,
                 description=f"{team} pipeline: source repository/bucket",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
                 policy=key_policy(
                     args.admin_role_arn,
                     {"Sid": "WritersAndPipelineUseKey", "Effect": "Allow", "Principal": {"AWS": [roles.pipeline.arn, *writers]},
