@@ -22,14 +22,14 @@ def service_trust(service: str, conditions: dict[str, Any] | None = None) -> pul
     return policy_json(stmt)
 
 
-def deny_insecure_transport(*resource_arns: Any) -> dict[str, Any]:
-    """TLS-only access for a bucket and its objects (or any resource supporting aws:SecureTransport)."""
+def deny_insecure_transport(*resource_arns: Any, action: str = "s3:*") -> dict[str, Any]:
+    """TLS-only access to the given resources (any service supporting aws:SecureTransport)."""
     return {
         "Sid": "DenyInsecureTransport",
         "Effect": "Deny",
         "Principal": {"AWS": "*"},
-        "Action": "s3:*",
-        "Resource": list(resource_arns),
+        "Action": action,
+        "Resource": resource_arns[0] if len(resource_arns) == 1 else list(resource_arns),
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
 

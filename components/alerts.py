@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.baseline.events import patterns
-from blueprint.iam import policy_json
+from blueprint.iam import deny_insecure_transport, policy_json
 from components.kms import customer_key
 
 ALERT_BUS = "secure-org-alerts"
@@ -93,14 +93,7 @@ class SecurityAlerts(pulumi.ComponentResource):
                     "Resource": self.topic.arn,
                     "Condition": {"StringEquals": {"aws:SourceAccount": args.security_account_id}},
                 },
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": {"AWS": "*"},
-                    "Action": "sns:Publish",
-                    "Resource": self.topic.arn,
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
+                deny_insecure_transport(self.topic.arn, action="sns:Publish"),
             ),
             opts=sec,
         )

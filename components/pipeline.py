@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.config import Team
-from blueprint.iam import policy_json
+from blueprint.iam import deny_insecure_transport, policy_json
 from blueprint.pipeline import buildspecs, naming
 from blueprint.pipeline.buildspecs import SCANS
 from components.pipeline_roles import BRANCH_WRITE_ACTIONS, MERGE_ACTIONS, VIEW_ACTIONS, PipelineRoles, PipelineRolesArgs, _stmt, arn
@@ -246,8 +246,7 @@ class TeamPipeline(pulumi.ComponentResource):
                 region=region,
                 policy=policy_json(
                     {"Sid": "Publisher", "Effect": "Allow", **publisher, "Action": "sns:Publish", "Resource": t.arn},
-                    {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sns:Publish",
-                     "Resource": t.arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+                    deny_insecure_transport(t.arn, action="sns:Publish"),
                 ),
                 opts=child,
             )
