@@ -3,7 +3,7 @@
 1. every file is JSON with only known placeholders and renders;
 2. every SCP and RCP lints clean with parliament (allowlist below, with reasons);
 3. every SCP and RCP denies at least one request and allows at least one, checked with
-   the offline evaluator in tests/policy_eval.py (npkt is not used: see its docstring);
+   the product's evaluator, blueprint/access/evaluator.py (npkt is not used: see its comments);
 4. every SCP fits 10,240 characters and every RCP 5,120, minified;
 5. tag and declarative policies have the shape AWS expects.
 """
@@ -27,15 +27,15 @@ if str(REPO) not in sys.path:
 
 from blueprint import packer, policies  # noqa: E402
 from blueprint.policies import Deferred, minify, render  # noqa: E402
-from tests.policy_eval import (  # noqa: E402
+from blueprint.access.evaluator import (  # noqa: E402
     ALLOW,
     DENY,
-    Request,
-    Resource,
+    GuardrailRequest as Request,
+    GuardrailResource as Resource,
     arn_like,
     condition_holds,
-    evaluate,
     glob_match,
+    guardrail_decision as evaluate,
 )
 
 SCP = "service_control_policies"
@@ -56,6 +56,7 @@ REQUIRED = {
         "region-restriction",
         "deny-region-optin-changes",
         "protect-security-services",
+        "protect-platform-resources",
         "require-imdsv2",
         "protect-ebs-encryption",
         "protect-s3-public-access-block",
@@ -73,6 +74,7 @@ REQUIRED = {
 
 ACCOUNT = "123456789012"
 FACTORY = "210987654321"
+TOOLING = "345678901234"
 ORG = "o-a1b2c3d4e5"
 OTHER_ORG = "o-zz9y8x7w6v"
 
@@ -99,6 +101,7 @@ VALUES: dict[str, Any] = {
         "arn:aws:iam::*:role/BreakGlassAdmin",
     ],
     "image_factory_account_id": FACTORY,
+    "pipeline_principal_arns": [f"arn:aws:iam::{TOOLING}:role/*-codepipeline"],
     "org_id": ORG,
     "environments": ["dev", "test", "prod"],
 }
@@ -114,6 +117,7 @@ LARGE_VALUES: dict[str, Any] = {
     "break_glass_principal_arns": VALUES["break_glass_principal_arns"]
     + [Deferred(f"account:team{i}-prod", "0" * 12, "arn:aws:iam::{}:role/TeamBreakGlass") for i in range(10)],
     "image_factory_account_id": Deferred("account:image_factory", "0" * 12),
+    "pipeline_principal_arns": [Deferred("account:tooling", "0" * 12, "arn:aws:iam::{}:role/*-codepipeline")],
     "org_id": Deferred("org_id", "o-" + "x" * 32),
 }
 
@@ -207,7 +211,8 @@ def test_render_rejects_an_unknown_placeholder():
 # Structure rules for SCPs and RCPs (what AWS accepts, and our own conventions)
 # ---------------------------------------------------------------------------
 
-EXEMPTION_PLACEHOLDERS = {"${exempt_principal_arns}", "${break_glass_principal_arns}", "${baseline_principal_arns}"}
+EXEMPTION_PLACEHOLDERS = {"${exempt_principal_arns}", "${break_glass_principal_arns}", "${baseline_principal_arns}",
+                          "${pipeline_principal_arns}"}
 # Condition keys that would exempt someone by something other than a role ARN.
 FORBIDDEN_EXEMPTION_KEYS = {"aws:principaltag", "aws:userid", "aws:username", "aws:principalaccount", "aws:principaltype"}
 RCP_SERVICES = {"s3", "sts", "kms", "sqs", "secretsmanager"}
@@ -336,7 +341,7 @@ def test_the_lint_harness_catches_broken_documents(stmt, issue):
 
 
 # ---------------------------------------------------------------------------
-# The evaluator itself (tests/policy_eval.py)
+# The deny-list helper of blueprint/access/evaluator.py, as the guardrail cases use it
 # ---------------------------------------------------------------------------
 
 def test_evaluator_wildcards_and_arn_parts():
@@ -493,10 +498,27 @@ CASES: list[tuple[str, str, str, Request, str]] = [
     (SCP, "protect-security-services", "a team deletes its own pipeline", call("imagebuilder:DeleteImagePipeline", f"arn:aws:imagebuilder:eu-west-1:{ACCOUNT}:image-pipeline/mine"), ALLOW),
     (SCP, "protect-security-services", "read CloudTrail events", call("cloudtrail:LookupEvents"), ALLOW),
     # The baseline's function runs as a role the guardrails exempt: nobody else may change or run it.
-    (SCP, "protect-security-services", "rewrite the baseline function", call("lambda:UpdateFunctionCode", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:secure-org-account-baseline"), DENY),
-    (SCP, "protect-security-services", "invoke the baseline function", call("lambda:InvokeFunction", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:secure-org-account-baseline"), DENY),
-    (SCP, "protect-security-services", "a team updates its own function", call("lambda:UpdateFunctionCode", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:payments-api"), ALLOW),
-    (SCP, "protect-security-services", "StackSets updates the baseline function", call("lambda:UpdateFunctionCode", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:secure-org-account-baseline", principal=STACKSETS), ALLOW),
+    (SCP, "protect-platform-resources", "rewrite the baseline function", call("lambda:UpdateFunctionCode", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:secure-org-account-baseline"), DENY),
+    (SCP, "protect-platform-resources", "invoke the baseline function", call("lambda:InvokeFunction", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:secure-org-account-baseline"), DENY),
+    (SCP, "protect-platform-resources", "a team updates its own function", call("lambda:UpdateFunctionCode", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:payments-api"), ALLOW),
+    (SCP, "protect-platform-resources", "a pipeline role invokes the findings importer",
+     call("lambda:InvokeFunction", f"arn:aws:lambda:eu-west-1:{TOOLING}:function:secure-org-findings-importer", principal=f"arn:aws:iam::{TOOLING}:role/payments-codepipeline"), ALLOW),
+    (SCP, "protect-platform-resources", "a build role invokes the findings importer",
+     call("lambda:InvokeFunction", f"arn:aws:lambda:eu-west-1:{TOOLING}:function:secure-org-findings-importer", principal=f"arn:aws:iam::{TOOLING}:role/payments-codebuild"), DENY),
+    (SCP, "protect-platform-resources", "a *-codepipeline role outside the tooling account invokes it",
+     call("lambda:InvokeFunction", f"arn:aws:lambda:eu-west-1:{TOOLING}:function:secure-org-findings-importer", principal=f"arn:aws:iam::{ACCOUNT}:role/x-codepipeline"), DENY),
+    (SCP, "protect-platform-resources", "delete the baseline's alert rule", call("events:DeleteRule", f"arn:aws:events:eu-west-1:{ACCOUNT}:rule/secure-org-root-sign-in"), DENY),
+    (SCP, "protect-platform-resources", "retarget the baseline's alert rule", call("events:PutTargets", f"arn:aws:events:eu-west-1:{ACCOUNT}:rule/secure-org-root-sign-in"), DENY),
+    (SCP, "protect-platform-resources", "a team deletes its own rule", call("events:DeleteRule", f"arn:aws:events:eu-west-1:{ACCOUNT}:rule/payments-schedule"), ALLOW),
+    (SCP, "protect-platform-resources", "delete the security alert topic", call("sns:DeleteTopic", f"arn:aws:sns:eu-west-1:{ACCOUNT}:secure-org-security-alerts"), DENY),
+    (SCP, "protect-platform-resources", "delete the baseline's log group", call("logs:DeleteLogGroup", f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/aws/lambda/secure-org-account-baseline"), DENY),
+    (SCP, "protect-platform-resources", "a team deletes its own log group", call("logs:DeleteLogGroup", f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/aws/lambda/payments-api"), ALLOW),
+    (SCP, "protect-platform-resources", "delete the baseline's StackSet stack",
+     call("cloudformation:DeleteStack", f"arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/StackSet-secure-org-account-baseline-1a2b/9f"), DENY),
+    (SCP, "protect-platform-resources", "StackSets updates the baseline stack",
+     call("cloudformation:UpdateStack", f"arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/StackSet-secure-org-account-baseline-1a2b/9f", principal=STACKSETS), ALLOW),
+    (SCP, "protect-platform-resources", "a team deletes its own stack", call("cloudformation:DeleteStack", f"arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/payments-prod-app/9f"), ALLOW),
+    (SCP, "protect-platform-resources", "StackSets updates the baseline function", call("lambda:UpdateFunctionCode", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:secure-org-account-baseline", principal=STACKSETS), ALLOW),
     (SCP, "protect-security-services", "platform deployer reconfigures Inspector", call("inspector2:UpdateOrganizationConfiguration", principal=DEPLOYER), ALLOW),
     (SCP, "require-imdsv2", "launch with IMDSv1 allowed", call("ec2:RunInstances", [instance(**{**IMDS_OK, "ec2:MetadataHttpTokens": "optional"})]), DENY),
     (SCP, "require-imdsv2", "launch without metadata options", call("ec2:RunInstances", [instance(**{"ec2:InstanceType": "t3.micro"})]), DENY),

@@ -4,7 +4,7 @@
    (and the harness is shown to catch a broken template, so it cannot pass vacuously).
 2. Parameters, size (TemplateBody < 51,200 bytes), determinism.
 3. Region awareness: global resources only where AWS::Region == HomeRegion.
-4. IAM: exact trust principals (evaluated with tests/policy_eval.py's condition engine),
+4. IAM: exact trust principals (evaluated with blueprint/access/evaluator.py's condition engine),
    MFA on break-glass, no Action "*", "*" resources only for actions without
    resource-level permissions, parliament on every permission policy.
 5. The custom resource inlines functions/account_baseline/handler.py verbatim, < 4096 chars.
@@ -23,7 +23,7 @@ import pytest
 from blueprint.baseline import account_template as at
 from blueprint.baseline.account_template import PARAMETERS, account_baseline_template, template_body
 from blueprint.baseline.events import patterns
-from tests.policy_eval import conditions_hold
+from blueprint.access.evaluator import conditions_hold
 
 HOME = "IsHomeRegion"
 REGIONS = ["us-east-1", "eu-west-1"]

@@ -15,7 +15,7 @@ from blueprint.pipeline import naming
 from blueprint.pipeline.buildspecs import SCANS
 from blueprint.pipeline_config import DEFAULT_DAST_IMAGE
 from tests.conftest import REPO, account_name_of, one, resources_of, shared_account_name
-from tests.policy_eval import conditions_hold
+from blueprint.access.evaluator import conditions_hold
 
 PIPELINE = "aws:codepipeline/pipeline:Pipeline"
 PROJECT = "aws:codebuild/project:Project"
