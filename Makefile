@@ -8,7 +8,7 @@ PIP := $(VENV)/bin/pip --disable-pip-version-check -q
 CHECKOV_VENV ?= venv-checkov
 LINT_VENV ?= .venv-lint
 
-.PHONY: plan plan-all test bench schema clean diff checkov
+.PHONY: plan plan-all test bench schema clean diff checkov explain
 
 # Runtime deps only (what `pulumi up` installs too); dev tools on top for tests.
 $(VENV)/.runtime: requirements.txt
@@ -27,6 +27,11 @@ plan: $(VENV)/.runtime
 plan-all: $(VENV)/.runtime
 	$(PY) -m blueprint.offline.plan --stack dev --quiet
 	$(PY) -m blueprint.offline.plan --stack prod --quiet
+
+## Why is a request allowed or denied? make explain STACK=prod PRINCIPAL=payments-prod:role/payments-deploy ACTION=s3:GetObject RESOURCE='arn:aws:s3:::...'
+## (CONTEXT='aws:MultiFactorAuthPresent=true' adds condition keys; exit 0 allowed, 1 denied, 2 bad input)
+explain: $(VENV)/.runtime
+	$(PY) -m blueprint.access.explain --stack $(STACK) --principal '$(PRINCIPAL)' --action '$(ACTION)' --resource '$(RESOURCE)' $(foreach c,$(CONTEXT),--context '$(c)')
 
 ## Everything CI checks
 test: $(VENV)/.dev $(CHECKOV_VENV)/.installed $(LINT_VENV)/.installed

@@ -197,6 +197,15 @@ class Team(Strict):
     )
     pipeline: Pipeline | None = Field(default=None, description="The team's delivery pipeline in the tooling account")
 
+    @field_validator("name", "previous_names")
+    @classmethod
+    def _not_platform_prefix(cls, value: Any) -> Any:
+        # The guardrails protect every secure-org-* role, rule, topic, function and log group.
+        for name in [value] if isinstance(value, str) else value:
+            if name.startswith(PROJECT):
+                raise ValueError(f"{name!r} starts with {PROJECT!r}, the prefix reserved for the platform's own resources (e.g. use 'org-{name[len(PROJECT):].strip('-') or 'team'}')")
+        return value
+
     @field_validator("environments")
     @classmethod
     def _unique_envs(cls, value: list[str]) -> list[str]:

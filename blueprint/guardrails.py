@@ -23,6 +23,9 @@ ORG_ID = Deferred("org_id", ORG_ID_STANDIN)
 # Roles AWS and the platform itself rely on: never editable from inside a member account.
 STACKSET_EXEC = "arn:aws:iam::*:role/stacksets-exec-*"
 SSO_ROLES = "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*"
+# Every role the platform itself names (audit, alert forwarder, baseline, importer): team
+# names may not start with this prefix, so no team role falls under it.
+PLATFORM_ROLES = "arn:aws:iam::*:role/secure-org-*"
 
 
 class GuardrailLimitError(Exception):
@@ -86,7 +89,7 @@ def values_for(cfg: StackConfig, target: str) -> dict[str, Any]:
         for role in sorted(set(team.exempt_roles) - set(team.break_glass_roles)):
             team_exempt.append(Deferred(f"account:{acct.key}", ACCOUNT_ID_STANDIN, f"arn:aws:iam::{{}}:role/{role}"))
     critical = [_role_arn(org.org_access_role), STACKSET_EXEC, SSO_ROLES] + [_role_arn(r) for r in sorted(set(g.break_glass_roles))]
-    critical += list(BASELINE_ROLES)
+    critical += list(BASELINE_ROLES) + [PLATFORM_ROLES]
     return {
         "allowed_regions": list(org.allowed_regions),
         "home_region": org.home_region,
@@ -97,6 +100,9 @@ def values_for(cfg: StackConfig, target: str) -> dict[str, Any]:
         "baseline_principal_arns": list(BASELINE_ROLES),
         "critical_role_arns": _dedupe(critical),
         "image_factory_account_id": account_id("image_factory"),
+        # The pipelines' own roles in the tooling account: the only callers of the platform's
+        # functions (the findings importer) besides exempt roles.
+        "pipeline_principal_arns": [Deferred("account:tooling", ACCOUNT_ID_STANDIN, "arn:aws:iam::{}:role/*-codepipeline")],
         "org_id": ORG_ID,
         # Constant, so onboarding a team never edits a shared policy; team and cost-center
         # values are pinned per team on the team's own accounts (team_tag_policies).

@@ -103,6 +103,13 @@ class TeamPipeline(pulumi.ComponentResource):
         # team's accounts (exact ARNs, inside the org). A separate KeyPolicy, after the
         # deploy roles' stack instances: KMS rejects principals that do not exist yet.
         target_roles = [r for t in args.targets.values() for r in (t.deploy_role_arn, t.cfn_exec_role_arn)]
+        # Deploy targets: the team's app roles (boundary-carrying, <team>-app-*) in its test and
+        # prod accounts, where the CodeDeploy agent runs. A principal element cannot hold a
+        # wildcard, so the accounts are named and the role pattern is a condition.
+        target_accounts = [pulumi.Output.concat("arn:aws:iam::", t.account_id, ":root") for t in args.targets.values()]
+        app_roles = {"ArnLike": {"aws:PrincipalArn": [pulumi.Output.concat("arn:aws:iam::", t.account_id, ":role/", naming.app_role_prefix(team), "*")
+                                                      for t in args.targets.values()]},
+                     "StringEquals": {"aws:PrincipalOrgID": args.org_id}}
         self.artifact_key_policy = aws.kms.KeyPolicy(
             f"{name}-artifact-key-policy",
             key_id=args.artifact_key.key_id,
@@ -114,6 +121,8 @@ class TeamPipeline(pulumi.ComponentResource):
                 {"Sid": "DeployRolesUseKey", "Effect": "Allow", "Principal": {"AWS": target_roles},
                  "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*",
                  "Condition": {"StringEquals": {"aws:PrincipalOrgID": args.org_id}}},
+                {"Sid": "DeployTargetsDecryptRevisions", "Effect": "Allow", "Principal": {"AWS": target_accounts},
+                 "Action": "kms:Decrypt", "Resource": "*", "Condition": app_roles},
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.deploy_roles_ready)),
         )
@@ -172,6 +181,9 @@ class TeamPipeline(pulumi.ComponentResource):
                     {"Sid": "DeployRolesReadArtifacts", "Effect": "Allow", "Principal": {"AWS": target_roles},
                      "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": pulumi.Output.concat(bucket_arn, "/*"),
                      "Condition": {"StringEquals": {"aws:PrincipalOrgID": args.org_id}}},
+                    {"Sid": "DeployTargetsReadRevisions", "Effect": "Allow", "Principal": {"AWS": target_accounts},
+                     "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": pulumi.Output.concat(bucket_arn, "/*"),
+                     "Condition": app_roles},
                 ],
             ),
             child,

@@ -36,14 +36,22 @@ def planner(tmp_path_factory):
     count = iter(range(1000))
     seen: dict[str, dict] = {}
 
-    def plan(raw: dict, stack: str = "prod", cache: bool = True) -> dict:
-        """Plans are memoized by config (a fresh copy each time); ``cache=False`` for patched policies."""
+    def plan(raw: dict, stack: str = "prod", cache: bool = True, flow_violations: set[str] = frozenset()) -> dict:
+        """Plans are memoized by config (a fresh copy each time); ``cache=False`` for patched policies.
+
+        A plan must be clean, except for the access-flow violations a test expects (a weakened
+        guardrail now breaks the flows it protected, and the plan says so).
+        """
         key = stack + json.dumps(raw, sort_keys=True)
         if cache and key in seen:
             return copy.deepcopy(seen[key])
         path = write_stack(where / f"Pulumi.{stack}-{next(count)}.yaml", raw, region="eu-west-1" if stack == "prod" else "us-east-1")
         code, doc = plan_stack(stack, path)
-        assert code == 0, doc.get("config_errors") or doc["findings"]
+        if flow_violations:
+            assert {i["flow"] for i in doc["flows"] if not i["ok"]} == set(flow_violations)
+            assert all(f["rule"] == "access-flow" for f in doc["findings"] if f["severity"] == "mandatory")
+        else:
+            assert code == 0, doc.get("config_errors") or doc["findings"]
         if cache:
             seen[key] = copy.deepcopy(doc)
         return doc
@@ -97,7 +105,10 @@ def test_adding_a_team_shows_only_additions(planner, base):
 def test_dropping_a_guardrail_from_an_ou_comes_first_with_its_statements(planner, base):
     raw = stack_raw("prod")
     raw["guardrails"]["service_control_policies"]["Root"].remove("deny-iam-users")
-    d = D.diff_plans(base, planner(raw))
+    d = D.diff_plans(base, planner(raw, flow_violations={"team-cannot-create-iam-users"}))
+    # The access model names what the dropped guardrail protected, before any statement diff.
+    assert {c["flow"] for c in d["flows"]} == {"team-cannot-create-iam-users"}
+    assert all(c["change"] == "newly allowed" and not c["ok"] for c in d["flows"])
 
     first = d["security"][0]
     assert (first["type"], first["severity"], first["category"]) == (POLICY, "critical", "guardrail")
@@ -129,7 +140,8 @@ def test_removing_an_action_from_an_scp_document_is_a_statement_level_critical(p
         return json.dumps(doc)
 
     monkeypatch.setattr(policies, "_load_text", edited)
-    d = D.diff_plans(base, planner(stack_raw("prod"), cache=False))
+    d = D.diff_plans(base, planner(stack_raw("prod"), cache=False, flow_violations={"team-cannot-create-iam-users"}))
+    assert {(c["flow"], c["action"]) for c in d["flows"]} == {("team-cannot-create-iam-users", "iam:CreateAccessKey")}
 
     first = d["security"][0]
     assert first["type"] == POLICY and first["severity"] == "critical"
@@ -365,7 +377,10 @@ def test_make_diff_against_the_previous_commit(git_repo):
     md = (git_repo / "build" / "diff-dev.md").read_text()
     assert md.startswith("## Plan diff: `dev` (`HEAD~1` @ `")
     security = md.split("### Security-relevant changes", 1)[1].split("### Other changes", 1)[0]
-    first_block = security.split("#### ", 2)[1]
+    # Flows whose decision flips come first (the dropped statement let team admins create users),
+    # then the policy change itself.
+    flows_block, first_block = security.split("#### ", 3)[1:3]
+    assert flows_block.startswith("Access flows whose decision changes") and "team-cannot-create-iam-users" in flows_block
     assert first_block.startswith("🔴 critical: changed `acme-rehearsal-scp-root-1`")
     assert "Statement `DenyIamUsersAndLongLivedKeys` removed (critical)" in first_block
     assert "```mermaid" in md and "class " in md

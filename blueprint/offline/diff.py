@@ -30,6 +30,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from blueprint.access import report as access_report
+
 REPO = Path(__file__).resolve().parent.parent.parent
 EXIT_OK, EXIT_ERROR = 0, 2
 
@@ -988,6 +990,9 @@ def diff_plans(base_doc: dict[str, Any] | None, head_doc: dict[str, Any]) -> dic
             "security": {s: sum(1 for i in security if i["severity"] == s) for s in SEVERITIES},
         },
         "security": [_public(i) for i in security],
+        # Access flows whose decision changed (newly denied, newly allowed): a reviewer's
+        # first question about any policy edit is "what does this now allow or break?"
+        "flows": access_report.flow_changes(base_doc, head_doc),
         **{c: [_public(i) for i in groups[c]] for c in groups},
         "highlight": changed_nodes,
         "removed_nodes": [{"urn": i["urn"], "type": i["type"], "label": i["label"]} for i in groups["removed"]
@@ -1064,6 +1069,7 @@ def markdown(diff: dict[str, Any], head_doc: dict[str, Any] | None = None, compa
     )
     lines.append("")
     lines += ["### Security-relevant changes", ""]
+    lines += access_report.flow_change_lines(diff.get("flows") or [])
     if diff["security"]:
         lines += ["| severity | change | resource | what |", "|---|---|---|---|"]
         for i in diff["security"]:
@@ -1155,6 +1161,8 @@ def summary_text(diff: dict[str, Any]) -> str:
     additive = f" ({s['changed_additive']} additive)" if s.get("changed_additive") else ""
     lines.append(f"  {s['added']} added, {s['removed']} removed, {s['changed']} changed{additive}, {s['renamed']} renamed, {s['unchanged']} unchanged")
     lines.append(f"  security-relevant: {sec['critical']} critical, {sec['high']} high, {sec['normal']} normal")
+    for c in diff.get("flows") or []:
+        lines.append(f"  [{'flow' if c['ok'] else 'FLOW VIOLATION'}] {c['change']}: {c['flow']} {c['principal']} {c['action']} {c['resource']}")
     for i in diff["security"]:
         top = next(n["text"] for n in i["notes"] if n["severity"] == i["severity"])
         lines.append(f"  [{i['severity']}] {i['change']} {i['label']}: {top}")

@@ -22,7 +22,9 @@ from typing import Any
 from blueprint import guardrails
 from blueprint.config import ConfigError, StackConfig, namespace_values, parse
 from blueprint.crossguard import engine as crossguard
+from blueprint.access import check as access
 from blueprint.offline import checks, report
+from blueprint.offline.mocks import MANAGEMENT_ACCOUNT_ID
 from blueprint.offline.runtime import run_program, stack_file_config
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -111,9 +113,15 @@ def plan_stack(stack: str, stack_file: Path | None = None) -> tuple[int, dict[st
     doc["summary"] = summarize(resources)
     doc["guardrails"] = guardrail_summary(cfg, planned, resources)
     doc["accounts"] = [a.model_dump() for a in cfg.accounts()]
+    # What the access model needs to rebuild the organization from this document alone.
+    doc["management_account"] = MANAGEMENT_ACCOUNT_ID
+    doc["home_region"] = cfg.organization.home_region
     # Our own limit/protection checks, then the CrossGuard rules through the same code the
     # policy pack runs under `pulumi preview --policy-pack policies/pack`.
     doc["findings"] = checks.run(cfg, resources) + crossguard.evaluate(resources, cfg)
+    # Every flow of the catalogue across every policy layer of the assembled organization.
+    doc["summary"]["flows"], doc["flows"], flow_findings = access.run(doc)
+    doc["findings"] += flow_findings
     code = EXIT_FINDINGS if any(f["severity"] == "mandatory" for f in doc["findings"]) else EXIT_OK
     return code, doc
 

@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from blueprint.access import report as access_report
 from blueprint.offline import checks
 
 
@@ -88,6 +89,8 @@ def text(doc: dict[str, Any], tree: bool = True) -> str:
             f"  {g['type']:<24} {g['target']:<16} {len(g['policies'])} policies ({sizes} of {g['max_chars']} chars), "
             f"{g['slots_used']}/{g['slots_max']} slots{' (merged)' if g['merged'] else ''}"
         )
+    if access_report.summary_line(doc):
+        lines.append(access_report.summary_line(doc))
     findings = doc.get("findings", [])
     lines.append("")
     if findings:
@@ -170,6 +173,7 @@ def markdown(doc: dict[str, Any]) -> str:
                 f"| {g['type']} | {g['target']} | {sizes} / {g['max_chars']} | {g['slots_used']}/{g['slots_max']} | {ids} |"
             )
         lines.append("")
+    lines += access_report.markdown(doc)
     lines += ["### Findings", ""]
     if findings:
         lines += ["| severity | rule | resource | message |", "|---|---|---|---|"]

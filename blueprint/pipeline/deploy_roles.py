@@ -164,9 +164,23 @@ def _workload_allow() -> list[dict[str, Any]]:
     ]
 
 
+# The platform's own resources in every account (baseline rules, logs, function, roles,
+# stacks): a team's IaC, deploy role and workloads are scoped away from them by an explicit
+# deny, on top of the SCP that protects them org-wide.
+PLATFORM_RESOURCES = (
+    "arn:${AWS::Partition}:events:*:*:rule/secure-org-*",
+    "arn:${AWS::Partition}:logs:*:*:log-group:/aws/lambda/secure-org-*",
+    "arn:${AWS::Partition}:lambda:*:*:function:secure-org-*",
+    "arn:${AWS::Partition}:sns:*:*:secure-org-*",
+    "arn:${AWS::Partition}:iam::*:role/secure-org-*",
+    "arn:${AWS::Partition}:cloudformation:*:*:stack/StackSet-secure-org-*",
+)
+
+
 def _boundary_guards() -> list[dict[str, Any]]:
     """Denies shared by the execution role and the boundary: the boundary cannot be shed."""
     return [
+        _stmt("DenyPlatformResources", ["*"], [_sub(r) for r in PLATFORM_RESOURCES], effect="Deny"),
         _stmt("DenyRoleChangesWithoutBoundary", BOUNDED_IAM, "*",
               {"StringNotEquals": {"iam:PermissionsBoundary": _sub(BOUNDARY_ARN)}}, effect="Deny"),
         _stmt("DenyBoundaryRemoval", ["iam:DeleteRolePermissionsBoundary"], "*", effect="Deny"),
@@ -187,6 +201,10 @@ def _boundary() -> dict[str, Any]:
                 *_workload_allow(),
                 # Workload roles may pass only other boundary-carrying team roles.
                 _stmt("PassTeamRoles", ["iam:PassRole", "iam:GetRole"], _sub(APP_ROLES)),
+                # Deploy targets (the CodeDeploy agent's instance role) fetch their own team's
+                # revisions from the tooling account; the bucket and key policies name these roles.
+                _stmt("ReadOwnRevisions", ["s3:GetObject", "s3:GetObjectVersion"], _sub(ARTIFACT_OBJECTS)),
+                _stmt("DecryptOwnRevisions", ["kms:Decrypt"], _ref("ArtifactKeyArn")),
                 _stmt("OwnKeys", ["kms:Decrypt", "kms:GenerateDataKey"], _sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")),
                 *_boundary_guards(),
             ),
