@@ -1,26 +1,17 @@
-"""The policy language below the statement: wildcards, policy variables and condition operators.
+"""The policy language below the statement: wildcards, policy variables, condition operators.
 
-Used by ``blueprint.access.evaluator``; public so that tests can check a single condition block.
-What it implements, and the AWS pages it follows ("IAM JSON policy elements: Condition
-operators", "Conditions with multiple context keys or values", "IAM policy elements:
-Variables and tags"):
-
-* every operator family: String*, Numeric*, Date* (ISO 8601 or epoch seconds), Bool,
-  BinaryEquals, IpAddress/NotIpAddress, Arn* (ArnEquals and ArnLike alike: each of the six
-  colon-separated parts matched on its own, ``*``/``?`` never crossing a colon within the
-  first five), Null; the ``IfExists`` suffix and the ``ForAnyValue:``/``ForAllValues:``
-  prefixes;
-* a missing key makes a condition false, except negated operators (true), ``...IfExists``
-  (true), ``ForAllValues`` (true, also for an empty set) and ``Null``;
-* several values of one key: OR, and NOR for negated operators; several keys or operators:
-  AND; key names case-insensitive, values case-sensitive except ``...IgnoreCase``;
-* policy variables ``${key}`` / ``${key, 'default'}`` in String and Arn values (and, via the
-  evaluator, in ``Resource``), the escapes ``${*}`` ``${?}`` ``${$}``; a variable whose key is
-  missing (or multi-valued) and has no default makes that value match nothing.
-
-Unknown operators and malformed values raise ``ValueError``: a guardrail must never pass a
-test because part of it was silently ignored. A single-valued operator given a multi-valued
-key raises ``TypeError`` (the policy needs ``ForAnyValue``/``ForAllValues``).
+Public so that tests can check a single condition block. It follows "IAM JSON policy elements:
+Condition operators", "Conditions with multiple context keys or values" and "IAM policy
+elements: Variables and tags": every operator family (String*, Numeric*, Date* in ISO 8601 or
+epoch seconds, Bool, BinaryEquals, IpAddress, Arn* alike: ``*``/``?`` never cross a colon in the
+first five parts; Null), ``IfExists``, ``ForAnyValue:``/``ForAllValues:``. A missing key makes a
+condition false, but for negated operators, ``...IfExists`` and ``ForAllValues`` (true, also
+for an empty set) and ``Null``. Several values of a key: OR (NOR when negated); several keys or
+operators: AND. Key names are case-insensitive, values case-sensitive but ``...IgnoreCase``.
+Variables ``${key}``, ``${key, 'default'}`` (also in ``Resource``), escapes ``${*}`` ``${?}``
+``${$}``; one that cannot be resolved matches nothing. Unknown operators and malformed values
+raise ValueError (a guardrail must never pass because part of it was ignored); a multi-valued
+key given to a single-valued operator raises TypeError.
 """
 
 from __future__ import annotations
@@ -52,8 +43,7 @@ def as_list(x: Any) -> list[Any]:
 # value, an escape) never acts as a wildcard.
 # ---------------------------------------------------------------------------
 
-@lru_cache(maxsize=16384)
-def _regex(pieces: tuple[tuple[str, bool], ...], arn: bool, ignore_case: bool) -> re.Pattern[str]:
+def _source(pieces: tuple[tuple[str, bool], ...], arn: bool) -> str:
     out, colons = [], 0
     for text, literal in pieces:
         for ch in text:
@@ -63,20 +53,47 @@ def _regex(pieces: tuple[tuple[str, bool], ...], arn: bool, ignore_case: bool) -
             else:
                 out.append(re.escape(ch))
             colons += ch == ":"
-    return re.compile("".join(out), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return "".join(out)
+
+
+@lru_cache(maxsize=16384)
+def _regex(pieces: tuple[tuple[str, bool], ...], arn: bool, ignore_case: bool) -> re.Pattern[str]:
+    return re.compile(_source(pieces, arn), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+@lru_cache(maxsize=4096)
+def globs_regex(patterns: tuple[str, ...], arn: bool = False, ignore_case: bool = False) -> re.Pattern[str]:
+    """One regex for any of ``patterns``."""
+    either = "|".join(f"(?:{_source(((p, False),), arn)})" for p in patterns)
+    return re.compile(either, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
 def glob_regex(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
     return _regex(((pattern, False),), False, ignore_case)
 
 
-def glob_matcher(pattern: str) -> Callable[[str], Any]:
-    """A case-sensitive glob as a test of a value, truthy when it matches: an equality when the
-    pattern has no wildcard, a prefix test when its only wildcards end it, else the regex."""
-    head = pattern.rstrip("*")
-    if "*" in head or "?" in head:
-        return _regex(((pattern, False),), False, False).fullmatch
-    return pattern.__eq__ if head == pattern else lambda value: value.startswith(head)
+def globs_test(patterns: Iterable[str], arn: bool = False) -> Callable[[str], bool]:
+    """Whether a value matches any of ``patterns`` (globs without variables): a set of those
+    without wildcards, the prefixes of those whose only wildcards end them, a regex of the
+    others compiled when first needed (most never are). ``arn``: as ArnLike."""
+    exact, prefixes, others = set(), [], []
+    for v in patterns:
+        head = v.rstrip("*")
+        if arn and v.count(":") < 5:
+            continue  # matches nothing
+        if "*" in head or "?" in head:
+            others.append(v)
+        elif head == v:
+            exact.add(v)
+        else:
+            prefixes.append(head)  # if arn: its stars come after the fifth colon
+    exact, prefixes, others = frozenset(exact), tuple(prefixes), tuple(others)
+
+    def test(s: str) -> bool:
+        if arn and s.count(":") < 5:
+            return False
+        return s in exact or s.startswith(prefixes) or (bool(others) and globs_regex(others, arn).fullmatch(s) is not None)
+    return test
 
 
 def glob_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
@@ -212,13 +229,8 @@ def _cmp(conv: Callable[[Any], Any], op: Callable[[Any, Any], bool]) -> tuple:
     return conv, test
 
 
-_ORDER = {
-    "Equals": lambda a, b: a == b,
-    "LessThan": lambda a, b: a < b,
-    "LessThanEquals": lambda a, b: a <= b,
-    "GreaterThan": lambda a, b: a > b,
-    "GreaterThanEquals": lambda a, b: a >= b,
-}
+_ORDER = {"Equals": lambda a, b: a == b, "LessThan": lambda a, b: a < b, "LessThanEquals": lambda a, b: a <= b,
+          "GreaterThan": lambda a, b: a > b, "GreaterThanEquals": lambda a, b: a >= b}
 _BASE: dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any, Any], bool]]] = {
     "StringEquals": (_s, lambda v, p, c: (t := _text(p, c)) is not None and _s(v) == t),
     "StringEqualsIgnoreCase": (_s, lambda v, p, c: (t := _text(p, c)) is not None and _s(v).lower() == t.lower()),
@@ -234,16 +246,9 @@ _BASE: dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any, Any], bool]]] =
 for _name, _op in _ORDER.items():
     _BASE["Numeric" + _name] = _cmp(_number, _op)
     _BASE["Date" + _name] = _cmp(_epoch, _op)
-_NEGATED = {
-    "StringNotEquals": "StringEquals",
-    "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
-    "StringNotLike": "StringLike",
-    "ArnNotEquals": "ArnEquals",
-    "ArnNotLike": "ArnLike",
-    "NumericNotEquals": "NumericEquals",
-    "DateNotEquals": "DateEquals",
-    "NotIpAddress": "IpAddress",
-}
+_NEGATED = {"StringNotEquals": "StringEquals", "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+            "StringNotLike": "StringLike", "ArnNotEquals": "ArnEquals", "ArnNotLike": "ArnLike",
+            "NumericNotEquals": "NumericEquals", "DateNotEquals": "DateEquals", "NotIpAddress": "IpAddress"}
 
 
 def compile_condition(operator: str, key: str, policy_values: Any) -> tuple:
@@ -277,7 +282,19 @@ def compile_condition(operator: str, key: str, policy_values: Any) -> tuple:
                 parse_variables(v)  # a malformed variable fails now, not only when the key is present
     except (TypeError, ValueError) as e:
         raise ValueError(f"{operator} {key}: bad policy value {values!r}: {e}") from None
+    if base in _AT_ONCE and not any(parse_variables(v) for v in prepared):
+        test, prepared = _AT_ONCE[base](prepared)
     return (set_op, key.lower(), test, prepared, negated, if_exists)
+
+
+# Operators whose values, when free of variables, are tested at once: values -> (test, prepared).
+_AT_ONCE: dict[str, Callable[[tuple], tuple]] = {
+    "StringEquals": lambda vs: ((lambda v, p, c: _s(v) in p), (frozenset(vs),)),
+    "StringEqualsIgnoreCase": lambda vs: ((lambda v, p, c: _s(v).lower() in p), (frozenset(x.lower() for x in vs),)),
+    "StringLike": lambda vs: ((lambda v, p, c: p(_s(v))), (globs_test(vs),)),
+    "ArnEquals": lambda vs: ((lambda v, p, c: p(_s(v))), (globs_test(vs, arn=True),)),
+    "ArnLike": lambda vs: ((lambda v, p, c: p(_s(v))), (globs_test(vs, arn=True),)),
+}
 
 
 def compile_block(block: Any) -> tuple:

@@ -1,29 +1,31 @@
 """Policy statements, compiled once and matched against a request.
 
-``compile_document(document, mode)`` validates a policy document and compiles its statements:
-Action/NotAction, Resource/NotResource, Principal/NotPrincipal and the Condition block (the
-policy language itself is ``blueprint.access.conditions``). ``candidates`` gives the
-statements of a document whose Action element matches an action, computed once per document
-and action; ``applies`` checks Resource and Condition, each Condition block memoized on the
-context values it reads; ``grant`` and ``excluded`` read the Principal element. Documents are
-cached by ``id``: do not mutate a policy document once evaluated.
+``compile_document`` validates a policy document and compiles its statements (the language
+inside them is ``blueprint.access.conditions``); ``candidates`` are the statements whose
+Action matches an action; ``applies`` checks Resource and Condition, each Condition block
+memoized on the context values it reads; ``grant``/``excluded`` read the Principal.
+``guardrail_decision`` evaluates deny-list SCPs and RCPs on their own. Documents are cached
+by ``id``: do not mutate a policy document once evaluated.
 """
 
 from __future__ import annotations
 
+import marshal
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
-from .conditions import as_list, block_holds, block_keys, compile_block, glob_matcher, glob_regex, parse_variables, pattern_matches
-from .types import ACCOUNT_ROOT, ROLE, SERVICE
+from .conditions import (
+    Context, as_list, block_holds, block_keys, compile_block, globs_regex, globs_test, parse_variables, pattern_matches,
+)
+from .types import ACCOUNT_ROOT, ALLOW, DENY, ROLE, SERVICE
 
 _STATEMENT_KEYS = frozenset({"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource",
                              "Principal", "NotPrincipal", "Condition"})
 _DOC_KEYS = frozenset({"Version", "Id", "Statement"})
 _ROOT = re.compile(r"arn:[^:]+:iam::(\d{12}):root")
 _ACCOUNT = re.compile(r"\d{12}")
-_MISSING = object()  # a condition key absent from the request context (not the same as None: Null)
+_MISSING = object()  # a context key that is absent (not the same as None, for Null)
 
 
 @dataclass(frozen=True)
@@ -35,27 +37,28 @@ class Principals:
     services: frozenset = frozenset()
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, slots=True)
 class Statement:
     sid: str | None
     allow: bool
     all_actions: bool
-    action_names: frozenset
-    action_re: re.Pattern | None
+    action_names: frozenset  # lower-cased
+    action_globs: tuple[str, ...]  # the wildcarded ones
     not_action: bool
-    resources: tuple[Callable[[str], Any], ...] | None  # None: every resource; else matchers of the ARN
+    resources: Callable[[str], bool] | None  # None: every resource; else whether an ARN is one
     resource_vars: tuple[str, ...]  # patterns with policy variables, resolved per request
     not_resource: bool
     principals: Principals | None
     not_principal: bool
     conditions: tuple
-    condition_keys: tuple[str, ...] | None  # what the block reads; None: not memoized
-    unconditional: bool  # every resource, no condition (FullAWSAccess): applies once its Action matches
-    memo: dict = field(default_factory=dict, repr=False)  # condition_keys values -> block holds
+    condition_keys: tuple[str, ...] | None  # what the block reads; None: it is not memoized
+    unconditional: bool  # every resource, no condition: applies once the Action matches
+    memo: dict | None = field(default=None, repr=False)  # condition_keys values -> block holds
 
     def acts_on(self, action: str) -> bool:
         """Action/NotAction against a lower-cased action."""
-        hit = self.all_actions or action in self.action_names or (self.action_re is not None and self.action_re.fullmatch(action) is not None)
+        hit = self.all_actions or action in self.action_names or \
+            (bool(self.action_globs) and globs_regex(self.action_globs, ignore_case=True).fullmatch(action) is not None)
         return hit != self.not_action
 
 
@@ -117,40 +120,54 @@ def _statement(st: Any, mode: str) -> Statement:
     resources = as_list(st.get("Resource", st.get("NotResource", "*")))
     if not all(isinstance(a, str) for a in actions + resources):
         raise ValueError(f"statement {sid!r}: actions and resources must be strings")
-    wild = [a for a in actions if "*" in a or "?" in a]
-    action_re = re.compile("|".join(f"(?:{glob_regex(a).pattern})" for a in wild), re.I | re.S) if wild else None
     every = resources == ["*"] and "NotResource" not in st
-    with_vars = [r for r in resources if parse_variables(r)]  # resolved per request
+    with_vars = tuple(r for r in resources if parse_variables(r))  # resolved per request
     conditions = compile_block(st.get("Condition", {}))
     pr = st.get("Principal", st.get("NotPrincipal"))
-    return Statement(sid, st["Effect"] == "Allow", "*" in actions, frozenset(a.lower() for a in actions), action_re,
-                     "NotAction" in st, None if every else tuple(glob_matcher(r) for r in resources if r not in with_vars),
-                     () if every else tuple(with_vars), "NotResource" in st,
-                     _principals(pr) if pr is not None else None, "NotPrincipal" in st,
-                     conditions, block_keys(conditions), every and not conditions)
+    return Statement(
+        sid, st["Effect"] == "Allow", "*" in actions, frozenset(a.lower() for a in actions),
+        tuple(a for a in actions if "*" in a or "?" in a),
+        "NotAction" in st, None if every else globs_test(r for r in resources if r not in with_vars),
+        () if every else with_vars, "NotResource" in st,
+        _principals(pr) if pr is not None else None, "NotPrincipal" in st,
+        conditions, block_keys(conditions), every and not conditions)
 
 
 class _Compiled:
-    __slots__ = ("document", "statements", "by_action")
+    __slots__ = ("statements", "by_action")
 
-    def __init__(self, document: Any, statements: tuple[Statement, ...]):
-        self.document, self.statements, self.by_action = document, statements, {}
+    def __init__(self, statements: tuple[Statement, ...]):
+        self.statements, self.by_action = statements, {}  # by_action: lower-cased action -> candidates
 
 
-_CACHE: dict[tuple[int, str], _Compiled] = {}
+_CACHE: dict[tuple[int, str], tuple[Any, _Compiled]] = {}
+_BY_TEXT: dict[tuple[bytes, str], Statement] = {}  # statements of plain values, by their content
 
 
 def _compiled(document: Any, mode: str) -> _Compiled:
     hit = _CACHE.get((id(document), mode))
-    if hit is not None and hit.document is document:
-        return hit
+    if hit is not None and hit[0] is document:
+        return hit[1]
     if not isinstance(document, dict) or "Statement" not in document or set(document) - _DOC_KEYS:
         raise ValueError(f"not a policy document (Version/Id/Statement): {str(document)[:80]}")
-    stmts = document["Statement"]
-    out = _Compiled(document, tuple(_statement(s, mode) for s in ([stmts] if isinstance(stmts, dict) else stmts)))
+    statements = []
+    for st in [document["Statement"]] if isinstance(document["Statement"], dict) else document["Statement"]:
+        try:
+            key = (marshal.dumps(st, 2), mode)  # the content, types included; version 2 has no references
+        except ValueError:  # not only plain values
+            key = None
+        compiled = _BY_TEXT.get(key) if key else None
+        if compiled is None:
+            compiled = _statement(st, mode)
+            if key:
+                if len(_BY_TEXT) > 50_000:
+                    _BY_TEXT.clear()
+                _BY_TEXT[key] = compiled
+        statements.append(compiled)
     if len(_CACHE) > 100_000:
         _CACHE.clear()
-    _CACHE[(id(document), mode)] = out
+    out = _Compiled(tuple(statements))
+    _CACHE[(id(document), mode)] = (document, out)
     return out
 
 
@@ -170,33 +187,36 @@ def candidates(document: Any, mode: str, action: str) -> tuple[Statement, ...]:
 
 
 def _conditions_hold(st: Statement, ctx: dict[str, Any]) -> bool:
+    """The Condition block, memoized on the values of the keys it reads when each is a string or
+    absent (``True == 1 == 1.0`` would share an entry)."""
     keys = st.condition_keys
     if keys is None:
         return block_holds(st.conditions, ctx)
-    values = tuple([ctx.get(k, _MISSING) for k in keys])
-    for v in values:  # memoized on strings only: True == 1 == 1.0 would share an entry
-        if v.__class__ is not str and v is not _MISSING and v is not None:
+    if len(keys) == 1:
+        values = ctx.get(keys[0], _MISSING)
+        if values.__class__ is not str and values is not _MISSING and values is not None:
             return block_holds(st.conditions, ctx)
-    hit = st.memo.get(values)
+    else:
+        values = tuple([ctx.get(k, _MISSING) for k in keys])
+        for v in values:
+            if v.__class__ is not str and v is not _MISSING and v is not None:
+                return block_holds(st.conditions, ctx)
+    memo = st.memo
+    if memo is None or len(memo) > 4096:
+        memo = st.memo = {}
+    hit = memo.get(values)
     if hit is None:
-        if len(st.memo) > 4096:
-            st.memo.clear()
-        hit = st.memo[values] = block_holds(st.conditions, ctx)
+        hit = memo[values] = block_holds(st.conditions, ctx)
     return hit
 
 
 def applies(st: Statement, arn: str, ctx: dict[str, Any]) -> bool:
     """Resource and Condition of a statement whose Action matches; the Principal is checked apart."""
     if st.resources is not None:
-        hit = any(m(arn) for m in st.resources) or any(pattern_matches(r, arn, ctx) for r in st.resource_vars)
+        hit = st.resources(arn) or (bool(st.resource_vars) and any(pattern_matches(r, arn, ctx) for r in st.resource_vars))
         if hit == st.not_resource:
             return False
     return not st.conditions or _conditions_hold(st, ctx)
-
-
-def matches(st: Statement, action: str, arn: str, ctx: dict[str, Any]) -> bool:
-    """Action (lower-cased), Resource and Condition of a statement."""
-    return st.acts_on(action) and applies(st, arn, ctx)
 
 
 def _session_arn(p: Any, ctx: dict[str, Any]) -> str | None:
@@ -230,3 +250,57 @@ def excluded(pr: Principals, p: Any, ctx: dict[str, Any]) -> bool:
         return p.arn in pr.services
     named = p.kind == ACCOUNT_ROOT or p.arn in pr.arns or (pr.sessions and _session_arn(p, ctx) in pr.sessions)
     return p.kind in (ROLE, ACCOUNT_ROOT) and p.account in pr.accounts and bool(named)
+
+
+# ---------------------------------------------------------------------------
+# Deny-list guardrails on their own (tests/test_policy_documents.py): SCPs or RCPs evaluated
+# with FullAWSAccess / RCPFullAWSAccess attached, so DENY when any statement matches. Allow
+# statements are rejected, not evaluated. A request may touch several resources (each
+# authorized with the request context plus its own keys); it is denied if any resource is:
+# ec2:RunInstances authorizes the instance, the image, ... (the AMI-owner guardrail).
+# (npkt 1.0.1 is not used for this: it resolves aws:PrincipalArn to the session ARN, cannot see
+# service keys absent from CloudTrail such as ec2:Owner, evaluates one resource per event, and
+# makes negated operators false on a missing key.)
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GuardrailResource:
+    arn: str
+    keys: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GuardrailRequest:
+    action: str
+    resources: tuple[GuardrailResource, ...] = (GuardrailResource("*"),)
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, action: str, resource: str | Iterable[GuardrailResource] = "*", **context: Any) -> "GuardrailRequest":
+        """``GuardrailRequest.make("s3:GetObject", "arn:aws:s3:::b/k", **{"aws:PrincipalArn": ...})``."""
+        resources = (GuardrailResource(resource),) if isinstance(resource, str) else tuple(resource)
+        return cls(action, resources, dict(context))
+
+
+@dataclass(frozen=True)
+class GuardrailDecision:
+    decision: str
+    sid: str | None = None  # the statement that denied
+
+    @property
+    def denied(self) -> bool:
+        return self.decision == DENY
+
+
+def guardrail_decision(documents: dict[str, Any] | Iterable[dict[str, Any]], request: GuardrailRequest) -> GuardrailDecision:
+    """DENY (with the Sid) if any statement of any document denies ``request``, else ALLOW."""
+    documents = [documents] if isinstance(documents, dict) else list(documents)
+    for d in documents:
+        compile_document(d, "guardrail")  # every document is validated, even after a deny
+    action = request.action.lower()
+    targets = [(res.arn, Context.of({**request.context, **res.keys})) for res in request.resources]
+    for d in documents:
+        for st in candidates(d, "guardrail", action):
+            if any(applies(st, arn, ctx) for arn, ctx in targets):
+                return GuardrailDecision(DENY, st.sid)
+    return GuardrailDecision(ALLOW)
