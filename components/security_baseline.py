@@ -30,6 +30,9 @@ class SecurityBaselineArgs:
     account_ids: dict[str, pulumi.Output[str]]  # account key -> id
     providers: AccountProviders
     tags: dict[str, str] = field(default_factory=dict)
+    # The image factory's golden-AMI key ARNs (one per region): one StackSet parameter,
+    # constant in team count; empty without a factory.
+    golden_ami_key_arns: list[pulumi.Input[str]] = field(default_factory=list)
 
 
 class SecurityBaseline(pulumi.ComponentResource):
@@ -101,6 +104,8 @@ class SecurityBaseline(pulumi.ComponentResource):
             "PasswordMinLength": str(base.password_min_length),
             "RemediationRoleName": REMEDIATION_ROLE,
             "AuditRoleName": AUDIT_ROLE,
+            "GoldenAmiKeyArns": pulumi.Output.all(*args.golden_ami_key_arns).apply(",".join) if args.golden_ami_key_arns else "",
+            "PatchSeverityThreshold": cfg.image_factory.patch_severity_threshold if cfg.image_factory else "HIGH",
         }
         missing = set(account_template.PARAMETERS) ^ set(parameters)
         if missing:  # the template and this wiring must agree exactly

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from blueprint.baseline import ami_key_grant, patching
 from blueprint.baseline.events import patterns
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,6 +70,8 @@ PARAMETERS: dict[str, str] = {
     "PasswordMinLength": "Minimum IAM user password length (14-128)",
     "RemediationRoleName": "Name of the role AWS Config remediation (SSM Automation) assumes",
     "AuditRoleName": "Name of the read-only security audit role",
+    ami_key_grant.PARAMETER: ami_key_grant.PARAMETER_SPEC["Description"],
+    patching.PARAMETER: patching.PARAMETER_SPEC["Description"],
 }
 
 _PARAMETER_SPECS: dict[str, dict[str, Any]] = {
@@ -84,6 +87,8 @@ _PARAMETER_SPECS: dict[str, dict[str, Any]] = {
     "PasswordMinLength": {"Type": "Number", "Default": 16, "MinValue": 14, "MaxValue": 128},
     "RemediationRoleName": {"Type": "String", "Default": f"{PREFIX}-config-remediation", "AllowedPattern": ROLE_NAME_RE.pattern},
     "AuditRoleName": {"Type": "String", "Default": f"{PREFIX}-security-audit", "AllowedPattern": ROLE_NAME_RE.pattern},
+    ami_key_grant.PARAMETER: {k: v for k, v in ami_key_grant.PARAMETER_SPEC.items() if k != "Description"},
+    patching.PARAMETER: {k: v for k, v in patching.PARAMETER_SPEC.items() if k != "Description"},
 }
 
 HOME = "IsHomeRegion"
@@ -463,6 +468,8 @@ def account_baseline_template(break_glass_roles: Sequence[str] = DEFAULT_BREAK_G
         **_break_glass_roles(names),
         **_remediation_role(),
         **_forwarding(names),
+        **ami_key_grant.resources(LOG_RETENTION_DAYS),
+        **patching.resources(LOG_RETENTION_DAYS),
     }
     outputs: dict[str, Any] = {
         "ConfigRecorderName": {"Value": _ref("ConfigRecorder")},
@@ -483,7 +490,7 @@ def account_baseline_template(break_glass_roles: Sequence[str] = DEFAULT_BREAK_G
             "audit/break-glass/remediation roles and critical-event forwarding. Global resources only in HomeRegion."
         ),
         "Parameters": parameters,
-        "Conditions": {HOME: {"Fn::Equals": [_ref("AWS::Region"), _ref("HomeRegion")]}},
+        "Conditions": {HOME: {"Fn::Equals": [_ref("AWS::Region"), _ref("HomeRegion")]}, **ami_key_grant.conditions()},
         "Resources": resources,
         "Outputs": outputs,
     }

@@ -1,0 +1,1 @@
+"""The golden-AMI factory's naming rules and documents (components, workflows, key policy)."""
