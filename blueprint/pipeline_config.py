@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from blueprint.deployment_config import Deployment
+
 SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 # Duties of the pipeline (the "Security of the pipeline" article), each an IAM role in the
 # tooling account assumed from an IAM Identity Center permission set of the same duty.
@@ -71,10 +73,9 @@ class Pipeline(_Strict):
     source: Source
     approvers: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]] = Field(min_length=1)
     severity_threshold: Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"] = "HIGH"
-    compute_platform: Literal["Server", "Lambda", "ECS"] = "Lambda"
-    deployment_config: str = Field(
-        default="CodeDeployDefault.LambdaCanary10Percent5Minutes",
-        description="CodeDeploy deployment configuration name used by the production deploy",
+    deployment: Deployment = Field(
+        default_factory=lambda: Deployment(),
+        description="How Staging (test) and Production (prod) deploy: platform, strategy per environment, rollback alarms, target",
     )
     dast_target_url: Annotated[str, Field(pattern=r"^https://[^\s]+$", description="Staging URL the OWASP ZAP baseline scan targets")]
     privileged_build: PrivilegedBuild | None = None
@@ -91,16 +92,3 @@ class Pipeline(_Strict):
         default_factory=dict,
         description="IAM Identity Center permission set allowed to assume each duty role; default '<team>-<duty>' (e.g. payments-prod-deployer)",
     )
-
-    @model_validator(mode="after")
-    def _deployment_config_fits_platform(self) -> "Pipeline":
-        # AWS's predefined configs name their platform; a custom config name is taken as is.
-        name = self.deployment_config
-        if name.startswith("CodeDeployDefault."):
-            kind = name.removeprefix("CodeDeployDefault.")
-            platform = "Lambda" if kind.startswith("Lambda") else "ECS" if kind.startswith("ECS") else "Server"
-            if platform != self.compute_platform:
-                raise ValueError(
-                    f"deployment_config {name!r} is for the {platform} compute platform, not {self.compute_platform}"
-                )
-        return self

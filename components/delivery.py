@@ -123,8 +123,11 @@ class Delivery(pulumi.ComponentResource):
                             pipeline_role_arn=naming.role_arn(tooling, naming.service_role(team.name, "codepipeline")),
                             artifact_bucket=naming.artifact_bucket(team.name, tooling),
                             artifact_key_arn=keys[team.name].arn,
-                            compute_platform=team.pipeline.compute_platform,
-                            deployment_config=team.pipeline.deployment_config,
+                            compute_platform=team.pipeline.deployment.compute_platform,
+                            # Each account's group uses its environment's catalogue config.
+                            deployment_config=team.pipeline.deployment.config_name(env) if env in ("test", "prod") else
+                            team.pipeline.deployment.config_name("test"),
+                            target=team.pipeline.deployment.parameters(team.name, env) if env in ("test", "prod") else None,
                         ),
                     )
                 )
@@ -132,7 +135,7 @@ class Delivery(pulumi.ComponentResource):
             f"{name}-deploy-roles",
             StackSetFanOutArgs(
                 stack_set_name=naming.DEPLOY_ROLES_STACK_SET,
-                description="Per team account: the team pipeline's deploy role, CloudFormation execution role (mandatory permissions boundary) and CodeDeploy application",
+                description="Per team account: the team pipeline's deploy role, CloudFormation execution role (mandatory permissions boundary), CodeDeploy application, deployment configs, rollback alarms and deployment group",
                 template_body=deploy_roles.template_body(),
                 # StackSet-wide values; everything naming a team is a per-account override.
                 parameters={"OrgId": args.org_id, "ToolingAccountId": tooling},

@@ -14,11 +14,11 @@ global) whose parameter overrides name that team only. It creates:
   boundary (``iam:PermissionsBoundary`` conditions, plus explicit denies on removing it or
   editing the boundary policy).
 * ``<team>-workload-boundary``: that boundary (a managed policy created here).
-* The team's CodeDeploy application, its service role, and for Lambda and Server a
-  deployment group per account (``<team>-<env>``) using ``DeploymentConfigName`` (from
-  the team's config), auto-rollback on DEPLOYMENT_FAILURE and DEPLOYMENT_STOP_ON_ALARM,
-  and one alarm (AWS's limit is 10). An ECS group needs the team's cluster, service,
-  load balancer and target groups, so the team's IaC creates it (see docs/pipeline.md).
+* The team's CodeDeploy application, its service role, the platform's catalogue of
+  canary/linear deployment configs, the default rollback alarms and one deployment group
+  per account (``<team>-<env>``) for Lambda, ECS (blue/green) or Server: see
+  ``blueprint/pipeline/deployments.py``. Team IaC cannot create, change or delete groups
+  or the catalogue (the guards below), so rollback and alarms stay on.
 
 Until a stack instance names a team (``Team`` = ``none``, the StackSet-level default) only a
 no-op resource exists, so a stack created with defaults trusts nobody.
@@ -29,6 +29,8 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any
+
+from blueprint.pipeline import deployments
 
 TEMPLATE_BODY_LIMIT = 51_200
 NONE = "none"
@@ -113,7 +115,6 @@ APP_ROLE_IAM = ("iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam
                 "iam:UpdateAssumeRolePolicy", "iam:DeleteRole")
 
 ASSIGNED = "Assigned"
-GROUP = "HasPlatformGroup"
 ECS = "IsEcs"
 LAMBDA = "IsLambda"
 SERVER = "IsServer"
@@ -148,13 +149,25 @@ APP_ROLES = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${Team}-app-*"
 ARTIFACT_OBJECTS = "arn:${AWS::Partition}:s3:::${ArtifactBucketName}/*"
 
 
-def _workload_allow() -> list[dict[str, Any]]:
+# In the boundary (an upper bound, not a grant) the same Lambda actions as wildcards that
+# expand to exactly these families, so the boundary stays under IAM's hard 6,144-character
+# limit. None matches function URLs or code-signing changes (checked by a test).
+BOUNDARY_LAMBDA = ("lambda:*Alias", "lambda:*Function", "lambda:*FunctionCode", "lambda:*FunctionConcurrency",
+                   "lambda:*FunctionConfiguration", "lambda:*LayerVersion", "lambda:*Permission", "lambda:GetPolicy",
+                   "lambda:ListTags", "lambda:ListVersionsByFunction", "lambda:PublishVersion", "lambda:TagResource",
+                   "lambda:UntagResource")
+
+
+def _workload_allow(compact: bool = False) -> list[dict[str, Any]]:
     actions = sorted({f"{svc}:*" for svc in (*WORKLOAD_SERVICES, *OTHER_SERVICE_RESOURCES)} | set(EC2_ACTIONS))
-    resources = [_sub(f"arn:${{AWS::Partition}}:{svc}:${{AWS::Region}}:${{AWS::AccountId}}:*") for svc in WORKLOAD_SERVICES]
+    # One pattern for every listed service: the Action list already names the services, and
+    # the boundary must stay well under IAM's hard 6,144-character managed policy limit.
+    resources = [_sub("arn:${AWS::Partition}:*:${AWS::Region}:${AWS::AccountId}:*")]
     resources += [_sub(r) for rs in OTHER_SERVICE_RESOURCES.values() for r in rs]
     resources.append(_sub("arn:${AWS::Partition}:ec2:${AWS::Region}:*:*"))
     listed = [
-        _stmt(f"Team{svc.capitalize()}Resources", [f"{svc}:{a}" for a in acts], [_sub(r) for r in arns])
+        _stmt(f"Team{svc.capitalize()}Resources",
+              list(BOUNDARY_LAMBDA) if compact and svc == "lambda" else [f"{svc}:{a}" for a in acts], [_sub(r) for r in arns])
         for svc, (acts, arns) in sorted(LISTED_ACTIONS.items())
     ]
     return [
@@ -175,12 +188,19 @@ PLATFORM_RESOURCES = (
     "arn:${AWS::Partition}:iam::*:role/secure-org-*",
     "arn:${AWS::Partition}:cloudformation:*:*:stack/StackSet-secure-org-*",
 )
+# Deployment groups and applications are the platform's (rollback and alarms on): team IaC,
+# deploy roles and workloads may deploy through them but never create, change or delete one.
+CODEDEPLOY_OWNED = ("codedeploy:CreateDeploymentGroup", "codedeploy:UpdateDeploymentGroup", "codedeploy:DeleteDeploymentGroup",
+                    "codedeploy:DeleteApplication", "codedeploy:UpdateApplication", "codedeploy:CreateApplication",
+                    # Groups name configs, so no config is deleted either (the catalogue above all); reading is fine.
+                    "codedeploy:DeleteDeploymentConfig")
 
 
 def _boundary_guards() -> list[dict[str, Any]]:
     """Denies shared by the execution role and the boundary: the boundary cannot be shed."""
     return [
         _stmt("DenyPlatformResources", ["*"], [_sub(r) for r in PLATFORM_RESOURCES], effect="Deny"),
+        _stmt("DenyDeploymentGroupChanges", CODEDEPLOY_OWNED, "*", effect="Deny"),
         _stmt("DenyRoleChangesWithoutBoundary", BOUNDED_IAM, "*",
               {"StringNotEquals": {"iam:PermissionsBoundary": _sub(BOUNDARY_ARN)}}, effect="Deny"),
         _stmt("DenyBoundaryRemoval", ["iam:DeleteRolePermissionsBoundary"], "*", effect="Deny"),
@@ -198,14 +218,16 @@ def _boundary() -> dict[str, Any]:
             "ManagedPolicyName": _sub("${Team}-workload-boundary"),
             "Description": "Permissions boundary every role the team's IaC creates must carry",
             "PolicyDocument": _policy(
-                *_workload_allow(),
+                *_workload_allow(compact=True),
                 # Workload roles may pass only other boundary-carrying team roles.
                 _stmt("PassTeamRoles", ["iam:PassRole", "iam:GetRole"], _sub(APP_ROLES)),
                 # Deploy targets (the CodeDeploy agent's instance role) fetch their own team's
                 # revisions from the tooling account; the bucket and key policies name these roles.
                 _stmt("ReadOwnRevisions", ["s3:GetObject", "s3:GetObjectVersion"], _sub(ARTIFACT_OBJECTS)),
-                _stmt("DecryptOwnRevisions", ["kms:Decrypt"], _ref("ArtifactKeyArn")),
-                _stmt("OwnKeys", ["kms:Decrypt", "kms:GenerateDataKey"], _sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")),
+                # The account's own keys, and the team's artifact key (whose key policy grants
+                # these roles Decrypt only).
+                _stmt("OwnKeys", ["kms:Decrypt", "kms:GenerateDataKey"],
+                      [_sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"), _ref("ArtifactKeyArn")]),
                 *_boundary_guards(),
             ),
         },
@@ -289,73 +311,6 @@ def _deploy_role() -> dict[str, Any]:
     }
 
 
-def _codedeploy() -> dict[str, Any]:
-    managed = {
-        "Server": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSCodeDeployRole",
-        "Lambda": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda",
-        "ECS": "arn:${AWS::Partition}:iam::aws:policy/AWSCodeDeployRoleForECS",
-    }
-    policy_arn = {"Fn::If": [LAMBDA, _sub(managed["Lambda"]), {"Fn::If": [ECS, _sub(managed["ECS"]), _sub(managed["Server"])]}]}
-    alarm_name = _sub("${Team}-${Environment}-deployment-health")
-    return {
-        "CodeDeployServiceRole": {
-            "Type": "AWS::IAM::Role",
-            "Condition": ASSIGNED,
-            "Properties": {
-                "RoleName": _sub("${Team}-codedeploy"),
-                "Description": "CodeDeploy service role for the team's application",
-                "AssumeRolePolicyDocument": _service_trust("codedeploy.amazonaws.com"),
-                "ManagedPolicyArns": [policy_arn],
-                "MaxSessionDuration": 3600,
-            },
-        },
-        "Application": {
-            "Type": "AWS::CodeDeploy::Application",
-            "Condition": ASSIGNED,
-            "Properties": {"ApplicationName": _ref("Team"), "ComputePlatform": _ref("ComputePlatform")},
-        },
-        # Lambda: account-wide Lambda errors (the account is this team's alone).
-        # Server: any instance failing its status checks (aggregated across instances).
-        "DeploymentHealthAlarm": {
-            "Type": "AWS::CloudWatch::Alarm",
-            "Condition": GROUP,
-            "Properties": {
-                "AlarmName": alarm_name,
-                "AlarmDescription": "Stops and rolls back the team's CodeDeploy deployment when it fires",
-                "Namespace": {"Fn::If": [LAMBDA, "AWS/Lambda", "AWS/EC2"]},
-                "MetricName": {"Fn::If": [LAMBDA, "Errors", "StatusCheckFailed"]},
-                "Statistic": {"Fn::If": [LAMBDA, "Sum", "Maximum"]},
-                "Period": 60,
-                "EvaluationPeriods": 1,
-                "Threshold": 1,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "notBreaching",
-            },
-        },
-        "DeploymentGroup": {
-            "Type": "AWS::CodeDeploy::DeploymentGroup",
-            "Condition": GROUP,
-            "Properties": {
-                "ApplicationName": _ref("Application"),
-                "DeploymentGroupName": _sub("${Team}-${Environment}"),
-                "DeploymentConfigName": _ref("DeploymentConfigName"),
-                "ServiceRoleArn": {"Fn::GetAtt": ["CodeDeployServiceRole", "Arn"]},
-                "AutoRollbackConfiguration": {"Enabled": True, "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]},
-                "AlarmConfiguration": {"Enabled": True, "Alarms": [{"Name": _ref("DeploymentHealthAlarm")}]},
-                "DeploymentStyle": {
-                    "DeploymentType": {"Fn::If": [LAMBDA, "BLUE_GREEN", "IN_PLACE"]},
-                    "DeploymentOption": {"Fn::If": [LAMBDA, "WITH_TRAFFIC_CONTROL", "WITHOUT_TRAFFIC_CONTROL"]},
-                },
-                # Server: the team's instances, by tag (both tags must match).
-                "Ec2TagSet": {"Fn::If": [SERVER, {"Ec2TagSetList": [
-                    {"Ec2TagGroup": [{"Key": "team", "Value": _ref("Team"), "Type": "KEY_AND_VALUE"}]},
-                    {"Ec2TagGroup": [{"Key": "environment", "Value": _ref("Environment"), "Type": "KEY_AND_VALUE"}]},
-                ]}, _ref("AWS::NoValue")]},
-            },
-        },
-    }
-
-
 def template() -> dict[str, Any]:
     assigned = {"Fn::Not": [{"Fn::Equals": [_ref("Team"), NONE]}]}
     resources: dict[str, Any] = {
@@ -364,25 +319,25 @@ def template() -> dict[str, Any]:
         "WorkloadBoundary": _boundary(),
         "CfnExecutionRole": _cfn_exec_role(),
         "DeployRole": _deploy_role(),
-        **_codedeploy(),
+        **deployments.resources(),
     }
     outputs = {
         "DeployRoleArn": {"Condition": ASSIGNED, "Value": {"Fn::GetAtt": ["DeployRole", "Arn"]}},
         "CfnExecutionRoleArn": {"Condition": ASSIGNED, "Value": {"Fn::GetAtt": ["CfnExecutionRole", "Arn"]}},
         "WorkloadBoundaryArn": {"Condition": ASSIGNED, "Value": _ref("WorkloadBoundary")},
-        "DeploymentGroupName": {"Condition": GROUP, "Value": _ref("DeploymentGroup")},
+        "DeploymentGroupName": {"Condition": deployments.DEPLOYS, "Value": _ref("DeploymentGroup")},
     }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "secure-org deploy roles for one team's pipeline in one team account: deploy role, CloudFormation "
         "execution role with a mandatory permissions boundary, CodeDeploy application and deployment group.",
-        "Parameters": copy.deepcopy(PARAMETERS),  # callers may edit the result
+        "Parameters": copy.deepcopy({**PARAMETERS, **deployments.PARAMETERS}),  # callers may edit the result
         "Conditions": {
             ASSIGNED: assigned,
             LAMBDA: {"Fn::And": [{"Condition": ASSIGNED}, {"Fn::Equals": [_ref("ComputePlatform"), "Lambda"]}]},
             SERVER: {"Fn::And": [{"Condition": ASSIGNED}, {"Fn::Equals": [_ref("ComputePlatform"), "Server"]}]},
             ECS: {"Fn::And": [{"Condition": ASSIGNED}, {"Fn::Equals": [_ref("ComputePlatform"), "ECS"]}]},
-            GROUP: {"Fn::Or": [{"Condition": LAMBDA}, {"Condition": SERVER}]},
+            **deployments.conditions(),
         },
         "Resources": resources,
         "Outputs": outputs,
@@ -397,8 +352,14 @@ def template_body() -> str:
 
 
 def instance_parameters(*, team: str, environment: str, pipeline_role_arn: Any, artifact_bucket: Any,
-                        artifact_key_arn: Any, compute_platform: str, deployment_config: str) -> dict[str, Any]:
-    """Per-account parameter overrides: everything here names one team only."""
+                        artifact_key_arn: Any, compute_platform: str, deployment_config: str,
+                        target: dict[str, str] | None = None) -> dict[str, Any]:
+    """Per-account parameter overrides: everything here names one team only.
+
+    ``target`` holds the deployment parameters of that account (deployments.PARAMETERS),
+    from ``Pipeline.deployment.parameters(team, environment)``."""
+    unknown = set(target or {}) - set(deployments.PARAMETERS)
+    assert not unknown, f"not template parameters: {sorted(unknown)}"
     return {
         "Team": team,
         "Environment": environment,
@@ -407,4 +368,5 @@ def instance_parameters(*, team: str, environment: str, pipeline_role_arn: Any, 
         "ArtifactKeyArn": artifact_key_arn,
         "ComputePlatform": compute_platform,
         "DeploymentConfigName": deployment_config,
+        **(target or {}),
     }

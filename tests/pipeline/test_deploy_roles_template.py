@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from blueprint.pipeline import deploy_roles as dr
+from blueprint.pipeline import deployments
 from blueprint.access.evaluator import arn_like, conditions_hold
 
 REGIONS = ["us-east-1", "eu-west-1"]
@@ -27,6 +28,8 @@ VALUES = {
     "Team": "payments", "Environment": "prod", "PipelineRoleArn": f"arn:aws:iam::{TOOLING}:role/payments-codepipeline",
     "ArtifactBucketName": f"payments-pipeline-{TOOLING}", "ArtifactKeyArn": f"arn:aws:kms:eu-west-1:{TOOLING}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "ComputePlatform": "Lambda", "DeploymentConfigName": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    # The deployment target (tests/pipeline/test_deployments.py covers it per platform).
+    **{k: v["Default"] for k, v in deployments.PARAMETERS.items()}, "LambdaFunction": "payments-api",
 }
 
 
@@ -131,11 +134,11 @@ def test_a_stack_with_the_stackset_defaults_creates_nothing_that_trusts_anyone()
     assert set(res) == {"Unassigned"}
 
 
-@pytest.mark.parametrize("platform,group", [("Lambda", True), ("Server", True), ("ECS", False)])
+@pytest.mark.parametrize("platform,group", [("Lambda", True), ("Server", True), ("ECS", True)])
 def test_codedeploy_per_platform(platform, group):
-    res = deployed(ComputePlatform=platform)
+    res = deployed(ComputePlatform=platform, AutoScalingGroup1="web", LoadBalancer="app/web/0123456789abcdef")
     assert res["Application"]["Properties"] == {"ApplicationName": "payments", "ComputePlatform": platform}
-    assert ("DeploymentGroup" in res) is group  # ECS: the team's IaC owns the group (needs service + LB)
+    assert ("DeploymentGroup" in res) is group  # every platform's group is the platform's (ECS: blue/green pair)
     if group:
         g = res["DeploymentGroup"]["Properties"]
         assert g["DeploymentConfigName"] == VALUES["DeploymentConfigName"]
@@ -218,9 +221,24 @@ def test_instance_parameters_name_one_team():
     p = dr.instance_parameters(team="payments", environment="test", pipeline_role_arn="arn:aws:iam::1:role/payments-codepipeline",
                                artifact_bucket="payments-pipeline-1", artifact_key_arn="k", compute_platform="Lambda",
                                deployment_config="CodeDeployDefault.LambdaAllAtOnce")
-    assert set(p) | {"OrgId", "ToolingAccountId"} == set(dr.PARAMETERS)
+    assert set(p) | {"OrgId", "ToolingAccountId"} == set(dr.PARAMETERS)  # targets: deployments.PARAMETERS, also per account
     assert all("payments" in str(v) for k, v in p.items() if k in ("Team", "PipelineRoleArn", "ArtifactBucketName"))
     for name, spec in dr.PARAMETERS.items():
         if "AllowedPattern" in spec and name in VALUES:
             assert re.fullmatch(spec["AllowedPattern"], VALUES[name]), name
     assert arn_like("arn:aws:iam::*:role/payments-*", VALUES["PipelineRoleArn"].replace(TOOLING, "123456789012"))
+
+
+def test_the_boundarys_lambda_wildcards_expand_to_the_listed_actions_and_nothing_risky():
+    """The boundary abbreviates Lambda actions to stay under IAM's 6,144-character limit; the
+    wildcards must mean the same families, and never function URLs or code signing."""
+    import fnmatch
+
+    from blueprint.pipeline.deploy_roles import BOUNDARY_LAMBDA, LISTED_ACTIONS
+
+    known = [a for a in _iam_actions() if a.startswith("lambda:")]
+    expanded = {a for a in known for p in BOUNDARY_LAMBDA if fnmatch.fnmatchcase(a, p.lower())}
+    listed = {f"lambda:{a}".lower() for a in LISTED_ACTIONS["lambda"][0]}
+    assert listed <= expanded
+    assert expanded - listed <= {"lambda:addlayerversionpermission", "lambda:removelayerversionpermission", "lambda:getfunctionconcurrency"}
+    assert not any("url" in a or "codesigning" in a for a in expanded)
