@@ -4,25 +4,54 @@ PYTHON ?= python3
 VENV ?= venv
 PY := $(VENV)/bin/python
 STACK ?= dev
-PIP := $(VENV)/bin/pip --disable-pip-version-check -q
 CHECKOV_VENV ?= venv-checkov
 LINT_VENV ?= .venv-lint
+# pytest workers for `make test` (pytest-xdist): TEST_JOBS=0 runs in one process.
+TEST_JOBS ?= auto
+# Virtualenvs are built with uv (requirements-uv.txt, installed into $(UV_DIR) by pip) when it is
+# available, else with pip; NO_UV=1 forces pip. uv uses PyPI (and any UV_* settings in the environment).
+UV_DIR ?= .venv-uv
+UV := $(UV_DIR)/bin/uv
+# Bytecode is written once, under $(VENV)/pycache rather than next to the sources, even where
+# PYTHONDONTWRITEBYTECODE is set: uv installs without compiling, and every plan, test worker and
+# subprocess would otherwise recompile the same modules on every run. `rm -rf venv` clears it.
+export PYTHONPYCACHEPREFIX := $(abspath $(VENV))/pycache
+unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: plan plan-all test bench schema clean diff checkov explain
+.PHONY: plan plan-all test bench schema clean diff checkov checkov-plans explain comment mermaid-parser
 
-# Runtime deps only (what `pulumi up` installs too); dev tools on top for tests.
-$(VENV)/.runtime: requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -r requirements.txt
+# $(call install,VENV_DIR,REQUIREMENTS[,uv venv options]): create the virtualenv if missing, then
+# install the pinned requirements into it.
+define install
+	if [ -z "$(NO_UV)" ] && [ -x $(UV) ]; then \
+	  { test -x $(1)/bin/python || UV_PYTHON_DOWNLOADS=never $(UV) venv -q --allow-existing $(3) --python $(PYTHON) $(1); } && \
+	  UV_PYTHON_DOWNLOADS=never $(UV) pip install -q --python $(1)/bin/python -r $(2); \
+	else \
+	  { test -x $(1)/bin/python || $(PYTHON) -m venv $(1); } && \
+	  $(1)/bin/pip --disable-pip-version-check -q install -r $(2); \
+	fi
+endef
+
+# uv itself, from PyPI with pip's own configuration; if that fails, the venvs are built with pip.
+$(UV_DIR)/.installed: requirements-uv.txt
+	@if [ -n "$(NO_UV)" ]; then exit 0; fi; mkdir -p $(UV_DIR); \
+	if $(PYTHON) -m pip --disable-pip-version-check -q install --upgrade --target $(UV_DIR) -r requirements-uv.txt \
+	  >$(UV_DIR)/install.log 2>&1 && $(UV) --version >/dev/null; then touch $@; \
+	else echo "uv unavailable (see $(UV_DIR)/install.log): building virtualenvs with pip" >&2; fi
+
+# Runtime deps only (what `pulumi up` installs too; pip is seeded for Pulumi's pip toolchain);
+# dev tools on top for tests.
+$(VENV)/.runtime: requirements.txt | $(UV_DIR)/.installed
+	$(call install,$(VENV),requirements.txt,--seed)
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(PIP) install -r requirements-dev.txt
+	$(call install,$(VENV),requirements-dev.txt)
 	touch $@
 
-## Offline plan of one stack (default dev): tree on stdout, build/plan-$(STACK).{json,md}
+## Offline plan of one stack (default dev): a summary on stdout (VERBOSE=1 adds the resource tree), build/plan-$(STACK).{json,md}
 plan: $(VENV)/.runtime
-	$(PY) -m blueprint.offline.plan --stack $(STACK)
+	$(PY) -m blueprint.offline.plan --stack $(STACK) $(if $(VERBOSE),--tree)
 
 plan-all: $(VENV)/.runtime
 	$(PY) -m blueprint.offline.plan --stack dev --quiet
@@ -34,13 +63,14 @@ explain: $(VENV)/.runtime
 	$(PY) -m blueprint.access.explain --stack $(STACK) --principal '$(PRINCIPAL)' --action '$(ACTION)' --resource '$(RESOURCE)' $(foreach c,$(CONTEXT),--context '$(c)')
 
 ## Everything CI checks
-test: $(VENV)/.dev $(CHECKOV_VENV)/.installed $(LINT_VENV)/.installed
-	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -q
+# The three virtualenvs are independent: built side by side.
+test:
+	@$(MAKE) --no-print-directory -j4 $(VENV)/.dev $(CHECKOV_VENV)/.installed $(LINT_VENV)/.installed mermaid-parser
+	CHECKOV_BIN=$(abspath $(CHECKOV_VENV))/bin/checkov $(PY) -m pytest -q -n $(TEST_JOBS) --dist loadgroup
 
 # Workflow linters (actionlint, zizmor, check-jsonschema) for tests/test_workflows.py.
-$(LINT_VENV)/.installed: requirements-lint.txt
-	test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)
-	$(LINT_VENV)/bin/pip --disable-pip-version-check -q install -r requirements-lint.txt
+$(LINT_VENV)/.installed: requirements-lint.txt | $(UV_DIR)/.installed
+	$(call install,$(LINT_VENV),requirements-lint.txt)
 	touch $@
 
 ## Plan time vs the bare SDK floor for 1, 10 and 100 teams (not a test: figures only)
@@ -60,10 +90,25 @@ diff: $(VENV)/.runtime
 	$(PY) -m blueprint.offline.diff --stack $(STACK) --base $(BASE)
 
 ## checkov on the Terraform-plan export of both stacks (checkov lives in its own venv: its pins clash with pulumi's)
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip --disable-pip-version-check -q install -r requirements-checkov.txt
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt | $(UV_DIR)/.installed
+	$(call install,$(CHECKOV_VENV),requirements-checkov.txt)
 	touch $@
 
 checkov: $(VENV)/.runtime $(CHECKOV_VENV)/.installed
 	$(PY) -m blueprint.offline.checkov_scan --checkov $(CHECKOV_VENV)/bin/checkov --stacks dev prod
+
+## The same on the plans already in build/ (CI plans each stack once: make plan-all first)
+checkov-plans: $(VENV)/.runtime $(CHECKOV_VENV)/.installed
+	$(PY) -m blueprint.offline.checkov_scan --checkov $(CHECKOV_VENV)/bin/checkov --stacks dev prod --plans build
+
+## The PR comment from what plan-all, diff and checkov wrote in build/ (verdict first, within 60,000 characters)
+comment: $(VENV)/.runtime
+	$(PY) -m blueprint.review.comment --build build --out build/comment.md
+
+# Mermaid's own parser (npm: mermaid + jsdom, pinned in tools/mermaid/package.json) for the
+# diagram test. Optional: without node or the registry the test checks the structural limits.
+mermaid-parser:
+	@if command -v npm >/dev/null && [ ! -d tools/mermaid/node_modules/mermaid ]; then \
+	  (cd tools/mermaid && npm install --no-audit --no-fund --no-package-lock --silent) \
+	  || echo "mermaid parser not installed: the diagram test checks structural limits only" >&2; \
+	fi

@@ -26,6 +26,13 @@ SSO_ROLES = "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*"
 # Every role the platform itself names (audit, alert forwarder, baseline, importer): team
 # names may not start with this prefix, so no team role falls under it.
 PLATFORM_ROLES = "arn:aws:iam::*:role/secure-org-*"
+# Team break-glass and exempt roles live under these paths, in the team's own accounts.
+# Only exempt principals may create or change a role under /secure-org/ (critical_role_arns),
+# so the path is the exemption, named once, whatever the number of teams.
+TEAM_ROLE_PATHS = {"break_glass": "/secure-org/break-glass/", "exempt": "/secure-org/exempt/"}
+TEAM_BREAK_GLASS = f"arn:aws:iam::*:role{TEAM_ROLE_PATHS['break_glass']}*"
+TEAM_EXEMPT = f"arn:aws:iam::*:role{TEAM_ROLE_PATHS['exempt']}*"
+PLATFORM_PATH = "arn:aws:iam::*:role/secure-org/*"
 
 
 class GuardrailLimitError(Exception):
@@ -69,32 +76,24 @@ def _role_arn(name: str) -> str:
 def values_for(cfg: StackConfig, target: str) -> dict[str, Any]:
     """Placeholder values for one target.
 
-    Team break-glass and exempt roles are exempted only in that team's own accounts
-    (exact account ARNs), and only in the policies of targets above those accounts.
+    Nothing here depends on the teams: team break-glass and exempt roles are exempted by
+    the IAM path they must live under (``/secure-org/break-glass/``, ``/secure-org/exempt/``),
+    named once, and ``protect-critical-roles`` lets only exempt principals create or change
+    a role under ``/secure-org/``. Onboarding a team therefore never changes a shared guardrail,
+    and the Root SCP has the same size for 1 and 1,000 teams.
     """
     g = cfg.guardrails
     org = cfg.organization
-    break_glass: list[Any] = [_role_arn(r) for r in sorted(set(g.break_glass_roles))]
-    exempt: list[Any] = list(break_glass) + [_role_arn(r) for r in sorted(set(g.exempt_roles))]
+    break_glass: list[Any] = [_role_arn(r) for r in sorted(set(g.break_glass_roles))] + [TEAM_BREAK_GLASS]
+    exempt: list[Any] = list(break_glass) + [_role_arn(r) for r in sorted(set(g.exempt_roles))] + [TEAM_EXEMPT]
     exempt += [_role_arn(org.org_access_role), STACKSET_EXEC]
-    teams = {t.name: t for t in cfg.teams}
-    team_bg: list[Any] = []
-    team_exempt: list[Any] = []
-    for acct in accounts_under(cfg, target):
-        team = teams.get(acct.team or "")
-        if team is None:
-            continue
-        for role in sorted(set(team.break_glass_roles)):
-            team_bg.append(Deferred(f"account:{acct.key}", ACCOUNT_ID_STANDIN, f"arn:aws:iam::{{}}:role/{role}"))
-        for role in sorted(set(team.exempt_roles) - set(team.break_glass_roles)):
-            team_exempt.append(Deferred(f"account:{acct.key}", ACCOUNT_ID_STANDIN, f"arn:aws:iam::{{}}:role/{role}"))
     critical = [_role_arn(org.org_access_role), STACKSET_EXEC, SSO_ROLES] + [_role_arn(r) for r in sorted(set(g.break_glass_roles))]
-    critical += list(BASELINE_ROLES) + [PLATFORM_ROLES]
+    critical += list(BASELINE_ROLES) + [PLATFORM_ROLES, PLATFORM_PATH]
     return {
         "allowed_regions": list(org.allowed_regions),
         "home_region": org.home_region,
-        "break_glass_principal_arns": _dedupe(break_glass + team_bg),
-        "exempt_principal_arns": _dedupe(exempt + team_bg + team_exempt),
+        "break_glass_principal_arns": _dedupe(break_glass),
+        "exempt_principal_arns": _dedupe(exempt),
         # Only for the guardrails the per-account baseline must pass (account S3 public
         # access block, CloudTrail remediation); never a general exemption.
         "baseline_principal_arns": list(BASELINE_ROLES),

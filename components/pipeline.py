@@ -37,6 +37,14 @@ KEY_ADMIN_ACTIONS = (
 )
 KEY_USE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*", "kms:ReEncrypt*")
 CAPABILITIES = "CAPABILITY_IAM,CAPABILITY_NAMED_IAM,CAPABILITY_AUTO_EXPAND"
+# What reaches the team's notifications topic: failures (a scan at or above the threshold, a
+# rolled-back deployment) and a production approval waiting.
+NOTIFICATION_EVENTS = (
+    "codepipeline-pipeline-pipeline-execution-failed",
+    "codepipeline-pipeline-stage-execution-failed",
+    "codepipeline-pipeline-action-execution-failed",
+    "codepipeline-pipeline-manual-approval-needed",
+)
 
 
 @dataclass
@@ -136,7 +144,7 @@ class TeamPipeline(pulumi.ComponentResource):
                 {"Sid": "LogsEncryptBuildLogs", "Effect": "Allow", "Principal": {"Service": f"logs.{region}.amazonaws.com"},
                  "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"], "Resource": "*",
                  "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}}},
-                {"Sid": "EventBridgePublishesEncrypted", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                {"Sid": "NotificationsPublishEncrypted", "Effect": "Allow", "Principal": {"Service": "codestar-notifications.amazonaws.com"},
                  "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
                  "Condition": {"StringEquals": {"aws:SourceAccount": acct}}},
                 {"Sid": "PipelinePublishesApprovals", "Effect": "Allow", "Principal": {"AWS": roles.pipeline.arn},
@@ -271,7 +279,7 @@ class TeamPipeline(pulumi.ComponentResource):
             "notifications",
             "failures and approvals",
             sorted({args.team.owner_email, *cfg.approvers}),
-            {"Principal": {"Service": "events.amazonaws.com"}, "Condition": {"StringEquals": {"aws:SourceAccount": acct}}},
+            {"Principal": {"Service": "codestar-notifications.amazonaws.com"}, "Condition": {"StringEquals": {"aws:SourceAccount": acct}}},
         )
 
         # ---- CodeBuild ----------------------------------------------------------
@@ -532,7 +540,7 @@ class TeamPipeline(pulumi.ComponentResource):
             app, group = naming.codedeploy_application(team), naming.deployment_group(team, env)
             overrides = pulumi.Output.json_dumps({
                 "Environment": env,
-                "DeploymentConfigName": cfg.deployment_config,
+                "DeploymentConfigName": cfg.deployment.config_name(env),
                 "CodeDeployApplication": app,
                 "CodeDeployDeploymentGroup": group,
                 "PermissionsBoundaryArn": pulumi.Output.concat("arn:aws:iam::", target.account_id, ":policy/", naming.boundary_policy(team)),
@@ -549,18 +557,22 @@ class TeamPipeline(pulumi.ComponentResource):
                     "ParameterOverrides": overrides,
                 },
             )]
-            if cfg.compute_platform == "Server":
+            platform = cfg.deployment.compute_platform
+            # A failed or rolled-back deployment fails the action, so the stage (and the run) fails.
+            if platform == "Server":
                 actions.append(A(name="DeployApplication", category="Deploy", owner="AWS", provider="CodeDeploy", version="1", run_order=2,
                                  region=region, role_arn=target.deploy_role_arn, input_artifacts=["BuildOutput"],
                                  configuration={"ApplicationName": app, "DeploymentGroupName": group}))
-            elif cfg.compute_platform == "ECS":
+            elif platform == "ECS":
                 actions.append(A(name="DeployApplication", category="Deploy", owner="AWS", provider="CodeDeployToECS", version="1", run_order=2,
                                  region=region, role_arn=target.deploy_role_arn, input_artifacts=["BuildOutput"],
                                  configuration={"ApplicationName": app, "DeploymentGroupName": group,
                                                 "TaskDefinitionTemplateArtifact": "BuildOutput", "TaskDefinitionTemplatePath": "deploy/taskdef.json",
                                                 "AppSpecTemplateArtifact": "BuildOutput", "AppSpecTemplatePath": "deploy/appspec.yaml"}))
             # Lambda: the team's template shifts traffic through CodeDeploy itself (an alias with
-            # UpdatePolicy.CodeDeployLambdaAliasUpdate naming the platform's deployment group).
+            # UpdatePolicy.CodeDeployLambdaAliasUpdate naming the platform's deployment group, so
+            # the group's catalogue config and alarms apply); a rollback fails the stack update
+            # and so DeployInfrastructure. (The V2 "Lambda" deploy action bypasses CodeDeploy.)
             return S(name=stage, actions=actions)
 
         scans = [codebuild(SCANS[k].action, k, ["SourceOutput"], [SCANS[k].artifact], category="Test") for k in naming.SCANS]
@@ -574,7 +586,7 @@ class TeamPipeline(pulumi.ComponentResource):
                 name="ProductionApproval", category="Approval", owner="AWS", provider="Manual", version="1",
                 configuration={"NotificationArn": self.approval_topic.arn, "ExternalEntityLink": cfg.dast_target_url,
                                "CustomData": f"Approve {team} for production: scans and DAST passed below {cfg.severity_threshold}; "
-                                             f"deploys with {cfg.deployment_config}."},
+                                             f"deploys with {cfg.deployment.config_name('prod')}, rolling back on alarm."},
             )]),
             deploy("Production"),
         ]
@@ -583,30 +595,20 @@ class TeamPipeline(pulumi.ComponentResource):
     def _events(self, name, team, source, region, acct, pipeline_name, source_bucket_arn) -> None:
         child = pulumi.ResourceOptions(parent=self)
 
-        def rule(key: str, description: str, pattern: dict[str, Any], target_arn: Any, role_arn: Any = None, transform: bool = True) -> None:
-            r = aws.cloudwatch.EventRule(f"{name}-{key}", name=f"{team}-pipeline-{key}", region=region, description=description,
-                                         event_pattern=pulumi.Output.json_dumps(pattern), opts=child)
-            aws.cloudwatch.EventTarget(
-                f"{name}-{key}-target", rule=r.name, region=region, arn=target_arn, role_arn=role_arn,
-                input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
-                    input_paths={"pipeline": "$.detail.pipeline", "state": "$.detail.state", "stage": "$.detail.stage",
-                                 "action": "$.detail.action", "execution": "$.detail.execution-id", "type": "$.detail-type"},
-                    input_template='"<type>: <pipeline> <stage> <action> is <state> (execution <execution>)"',
-                ) if transform else None,
-                opts=child,
-            )
-
-        state_change = lambda kind, **detail: {"source": ["aws.codepipeline"], "detail-type": [f"CodePipeline {kind} Execution State Change"],  # noqa: E731
-                                               "detail": {"pipeline": [pipeline_name], **detail}}
-        topic = self.notification_topic.arn
-        rule("pipeline-failed", "The pipeline execution failed", state_change("Pipeline", state=["FAILED"]), topic)
-        rule("stage-failed", "A pipeline stage failed", state_change("Stage", state=["FAILED"]), topic)
-        rule("action-failed", "A pipeline action failed", state_change("Action", state=["FAILED"]), topic)
-        scan_actions = [SCANS[k].action for k in SCANS] + [f"Import{SCANS[k].action}" for k in SCANS]
-        rule("scan-failed", "A security scan failed or found issues at or above the threshold",
-             state_change("Action", state=["FAILED"], stage=["Scan", "DAST"], action=sorted(scan_actions)), topic)
-        rule("approval-needed", "A production approval is waiting",
-             state_change("Action", state=["STARTED"], type={"category": ["Approval"]}), topic)
+        # One notification rule per pipeline (AWS CodeStar Notifications), not five EventBridge
+        # rules per team: the tooling account's default bus holds 300 rules, which 1,000
+        # accounts' worth of pipelines would pass. A failed scan, import or deployment (rolled
+        # back by CodeDeploy) is a failed action in its stage; the message names both.
+        aws.codestarnotifications.NotificationRule(
+            f"{name}-notifications",
+            name=f"{team}-pipeline",
+            region=region,
+            resource=self.pipeline.arn,
+            detail_type="FULL",
+            event_type_ids=list(NOTIFICATION_EVENTS),
+            targets=[aws.codestarnotifications.NotificationRuleTargetArgs(address=self.notification_topic.arn, type="SNS")],
+            opts=child,
+        )
         if self.roles.events is None:
             return
         if source.type == "codecommit":
@@ -616,4 +618,9 @@ class TeamPipeline(pulumi.ComponentResource):
         else:
             pattern = {"source": ["aws.s3"], "detail-type": ["Object Created"],
                        "detail": {"bucket": {"name": [self.source_bucket.name]}, "object": {"key": [source.object_key]}}}
-        rule("start", "Start the pipeline on a change to the source", pattern, self.pipeline.arn, role_arn=self.roles.events.arn, transform=False)
+        # CodeCommit and S3 sources start the pipeline from an event (one rule per such team).
+        start = aws.cloudwatch.EventRule(f"{name}-start", name=f"{team}-pipeline-start", region=region,
+                                         description="Start the pipeline on a change to the source",
+                                         event_pattern=pulumi.Output.json_dumps(pattern), opts=child)
+        aws.cloudwatch.EventTarget(f"{name}-start-target", rule=start.name, region=region, arn=self.pipeline.arn,
+                                   role_arn=self.roles.events.arn, opts=child)

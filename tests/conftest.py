@@ -42,6 +42,20 @@ def plan_of(stack: str) -> tuple[int, dict]:
     return _PLANS[stack]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test` runs ``-n auto --dist loadgroup``), keep each module whose
+    tests share a module- or class-scoped fixture on one worker, so that fixture (a checkov scan,
+    a git repository, a policy-pack server) is built once, as in a serial run. Other tests spread
+    freely. Only marks are added: the collection and its order are unchanged."""
+    if not getattr(config.option, "numprocesses", None):
+        return
+    for item in items:
+        infos = getattr(item, "_fixtureinfo", None)
+        defs = infos.name2fixturedefs.values() if infos else ()
+        if any(d.scope in ("module", "class", "package") for fixturedefs in defs for d in fixturedefs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
 @pytest.fixture(params=STACKS)
 def stack(request) -> str:
     return request.param

@@ -73,7 +73,10 @@ def break_glass_pattern(role_names: list[str]) -> dict[str, Any]:
     """The break-glass pattern for the configured role names (not only BreakGlass*)."""
     pattern = dict(CRITICAL_EVENTS["break-glass-used"][1])
     detail = dict(pattern["detail"])
-    detail["requestParameters"] = {"roleArn": [{"wildcard": f"arn:aws:iam::*:role/{name}"} for name in sorted(role_names)]}
+    # Team break-glass roles live under one path (blueprint.guardrails.TEAM_ROLE_PATHS): one
+    # wildcard covers every team, so onboarding a team never changes this rule.
+    arns = [f"arn:aws:iam::*:role/{name}" for name in sorted(role_names)] + ["arn:aws:iam::*:role/secure-org/break-glass/*"]
+    detail["requestParameters"] = {"roleArn": [{"wildcard": a} for a in arns]}
     pattern["detail"] = detail
     return pattern
 

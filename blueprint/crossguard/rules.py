@@ -745,10 +745,43 @@ def _refers_to(res: Resource, prop: str, target: Resource, target_ids: set[str])
     return isinstance(value, str) and value in target_ids
 
 
+# One index per resource list and (type, property): companions are looked up, not scanned,
+# so the stack rules stay linear in the number of resources (was quadratic: every bucket
+# scanned every resource).
+_INDEX: dict[tuple[int, str, str], tuple[Sequence[Resource], dict[str, list[tuple[int, Resource]]]]] = {}
+
+
+def _index(resources: Sequence[Resource], rtype: str, prop: str) -> dict[str, list[tuple[int, Resource]]]:
+    key = (id(resources), rtype, prop)
+    hit = _INDEX.get(key)
+    if hit is not None and hit[0] is resources:
+        return hit[1]
+    if len(_INDEX) > 256:
+        _INDEX.clear()
+    by: dict[str, list[tuple[int, Resource]]] = defaultdict(list)
+    for pos, r in enumerate(resources):
+        if r.type != rtype:
+            continue
+        keys = set(r.property_dependencies.get(prop, []))
+        value = r.props.get(prop)
+        if isinstance(value, str):
+            keys.add(value)
+        for k in keys:
+            by[k].append((pos, r))
+    _INDEX[key] = (resources, by)
+    return by
+
+
 def _companions(resources: Sequence[Resource], bucket: Resource, types: Iterable[str], prop: str = "bucket") -> list[Resource]:
-    ids = _bucket_ids(bucket)
-    types = tuple(types)
-    return [r for r in resources if r.type in types and _refers_to(r, prop, bucket, ids)]
+    keys = _bucket_ids(bucket) | {bucket.urn}
+    found: dict[int, Resource] = {}
+    for rtype in types:
+        index = _index(resources, rtype, prop)
+        for k in keys:
+            for pos, r in index.get(k, ()):
+                found[pos] = r
+    # In list order, as a scan would give them, so messages come out in a stable order.
+    return [found[pos] for pos in sorted(found)]
 
 
 def _buckets(resources: Sequence[Resource]) -> list[Resource]:
@@ -837,7 +870,8 @@ def s3_bucket_sse_kms(resources, settings):
                     elif isinstance(key, str) and key.endswith("alias/aws/s3"):
                         out.append((owner, f"bucket {bucket.name}: uses the AWS-managed aws/s3 key; name a customer-managed key"))
                 elif alg == "AES256":
-                    if not is_access_log_target(resources, bucket):
+                    # At preview the policy naming logging.s3.amazonaws.com may still be unknown.
+                    if not is_access_log_target(resources, bucket) and not any(is_unknown(doc) for doc in _bucket_policies(resources, bucket)):
                         out.append((owner, f"bucket {bucket.name}: SSE-S3 (AES256) is allowed only for the S3 server-access-log target bucket"))
                 elif alg is None:
                     out.append((owner, f"bucket {bucket.name}: encryption rule sets no default sseAlgorithm"))
@@ -1420,7 +1454,9 @@ def deployment_groups(resource_type: str, props: Mapping[str, Any]) -> list[tupl
         if alc is not None:
             group["alarmConfiguration"] = UNKNOWN if not isinstance(alc, Mapping) or "Fn::If" in alc else {
                 "enabled": _cfn_value(alc.get("Enabled")),
-                "alarms": _cfn_value([a.get("Name") if isinstance(a, Mapping) else a for a in d.as_list(alc.get("Alarms"))])}
+                # A conditional entry (Fn::If) is decided per stack instance: rules_codedeploy counts those.
+                "alarms": _cfn_value([UNKNOWN if isinstance(a, Mapping) and "Fn::If" in a else a.get("Name") if isinstance(a, Mapping) else a
+                                      for a in d.as_list(alc.get("Alarms"))])}
         out.append((f"template deployment group {logical}: ", group))
     return out
 
@@ -1466,6 +1502,8 @@ def codedeploy_alarms(props, ctx):
             continue
         if is_truthy(enabled) is not True:
             out.append(f"{label}alarmConfiguration is not enabled")
+        if any(is_unknown(a) for a in d.as_list(alarms)):
+            continue
         n = len(d.as_list(alarms))
         if n == 0:
             out.append(f"{label}no alarms are monitored")
@@ -1497,3 +1535,7 @@ def resource_rules() -> list[Rule]:
 
 def stack_rules() -> list[Rule]:
     return [r for r in RULES if r.kind == "stack"]
+
+
+from blueprint.crossguard import rules_codedeploy  # noqa: E402,F401  (registers its rules)
+from blueprint.crossguard import rules_images  # noqa: E402,F401  (registers its rules)

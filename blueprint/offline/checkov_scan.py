@@ -65,20 +65,26 @@ class Waiver:
     reason: str
     expires: dt.date | None = None
     stacks: list[str] | None = None  # None: every stack
+    # Only resources carrying this tag (set from config, e.g. privileged-reason): the waiver
+    # follows the declaration, so a new team's declared exception needs no waiver edit.
+    when_tag: str | None = None
     matched: int = 0
 
     def expired(self, today: dt.date) -> bool:
         return self.expires is not None and self.expires < today
 
-    def applies(self, stack: str, check_id: str, address: str) -> bool:
+    def applies(self, stack: str, check_id: str, address: str, tags: dict[str, Any] | None = None) -> bool:
         if self.stacks is not None and stack not in self.stacks:
+            return False
+        if self.when_tag is not None and not (tags or {}).get(self.when_tag):
             return False
         patterns = [self.resource] if isinstance(self.resource, str) else self.resource
         return check_id == self.check and any(fnmatch.fnmatchcase(address, p) for p in patterns)
 
     def label(self) -> str:
         resource = self.resource if isinstance(self.resource, str) else " ".join(self.resource)
-        return f"{self.check} {resource}" + (f" [{', '.join(self.stacks)}]" if self.stacks else "")
+        return (f"{self.check} {resource}" + (f" (tagged {self.when_tag})" if self.when_tag else "")
+                + (f" [{', '.join(self.stacks)}]" if self.stacks else ""))
 
 
 def load_waivers(path: Path) -> list[Waiver]:
@@ -93,7 +99,7 @@ def load_waivers(path: Path) -> list[Waiver]:
         if not isinstance(item, dict):
             problems.append(f"{where}: not a mapping")
             continue
-        unknown = set(item) - {"check", "resource", "reason", "expires", "stacks"}
+        unknown = set(item) - {"check", "resource", "reason", "expires", "stacks", "when_tag"}
         if unknown:
             problems.append(f"{where}: unknown keys {sorted(unknown)}")
         check, resource, reason = item.get("check"), item.get("resource"), item.get("reason")
@@ -115,8 +121,11 @@ def load_waivers(path: Path) -> list[Waiver]:
         if stacks is not None and (not isinstance(stacks, list) or not all(isinstance(s, str) for s in stacks)):
             problems.append(f"{where}: 'stacks' must be a list of stack names")
             stacks = None
+        when_tag = item.get("when_tag")
+        if when_tag is not None and (not isinstance(when_tag, str) or not when_tag):
+            problems.append(f"{where}: 'when_tag' must be a tag key such as privileged-reason")
         if not any(p.startswith(where) for p in problems):
-            out.append(Waiver(check, resource, reason.strip(), expires, stacks))
+            out.append(Waiver(check, resource, reason.strip(), expires, stacks, when_tag))
     if problems:
         raise ScanError("invalid waivers:\n  " + "\n  ".join(problems))
     return out
@@ -294,6 +303,7 @@ class StackResult:
     resources: int = 0
     notes: list[str] = field(default_factory=list)
     passed_checks: list[dict[str, str]] = field(default_factory=list)  # only when not quiet
+    tags: dict[str, dict[str, Any]] = field(default_factory=dict)  # URN -> the resource's tags in the plan
 
     @property
     def unwaived(self) -> list[Finding]:
@@ -387,7 +397,7 @@ def collect(
 def apply_waivers(result: StackResult, waivers: list[Waiver], today: dt.date) -> None:
     for f in result.findings:
         for w in waivers:
-            if not w.applies(result.stack, f.check_id, f.address):
+            if not w.applies(result.stack, f.check_id, f.address, result.tags.get(f.urn)):
                 continue
             w.matched += 1
             if w.expired(today):
@@ -420,6 +430,7 @@ def scan_stack(stack: str, checkov: Path, out_dir: Path, quiet: bool = True, doc
     result = collect(reports, conversion.plan, plan_file.read_text(), stack, templates)
     result.plan_file = plan_file
     result.notes = conversion.notes()
+    result.tags = {r["urn"]: r["inputs"]["tags"] for r in doc["resources"] if isinstance(r["inputs"].get("tags"), dict)}
     return result
 
 
@@ -452,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "build")
     ap.add_argument("--all-results", action="store_true", help="keep passed checks in the report (no --quiet)")
     ap.add_argument("--fail-on-stale", action="store_true", help="a waiver that matches nothing fails the run")
+    ap.add_argument("--plans", type=Path, help="reuse written plans (<dir>/plan-<stack>.json) instead of planning again (CI plans once)")
     ap.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today(), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -460,7 +472,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"checkov {checkov_version(args.checkov)} (offline: --skip-download, no platform key)")
         results = []
         for stack in args.stacks:
-            r = scan_stack(stack, args.checkov, args.out, quiet=not args.all_results)
+            doc = json.loads((args.plans / f"plan-{stack}.json").read_text()) if args.plans else None
+            r = scan_stack(stack, args.checkov, args.out, quiet=not args.all_results, doc=doc)
             apply_waivers(r, waivers, args.today)
             (args.out / f"checkov-{stack}.json").write_text(json.dumps(r.to_json(), indent=1) + "\n")
             results.append(r)

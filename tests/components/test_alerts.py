@@ -48,7 +48,9 @@ def test_break_glass_rule_matches_the_configured_roles(plan):
     cfg = load_file(REPO / f"Pulumi.{plan['stack']}.yaml")
     rule = next(r for r in resources_of(plan, "aws:cloudwatch/eventRule:EventRule") if r["name"].endswith("break-glass-used"))
     arns = json.loads(rule["inputs"]["eventPattern"])["detail"]["requestParameters"]["roleArn"]
-    assert arns == [{"wildcard": f"arn:aws:iam::*:role/{n}"} for n in sorted(cfg.guardrails.break_glass_roles)]
+    # The org-level names, and every team break-glass role by its path (one entry for all teams).
+    assert arns == [{"wildcard": f"arn:aws:iam::*:role/{n}"} for n in sorted(cfg.guardrails.break_glass_roles)] + [
+        {"wildcard": "arn:aws:iam::*:role/secure-org/break-glass/*"}]
 
 
 def test_alert_bus_accepts_only_the_organization(plan):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from blueprint.config import load_file
-from blueprint.pipeline import naming
+from blueprint.pipeline import deployments, naming
 from blueprint.pipeline.buildspecs import SCANS
 from blueprint.pipeline_config import DEFAULT_DAST_IMAGE
 from tests.conftest import REPO, account_name_of, one, resources_of, shared_account_name
@@ -169,7 +169,7 @@ def test_every_action_in_a_team_account_runs_as_that_accounts_deploy_role(plan):
             assert all("roleArn" not in a for a in st[stage]), stage  # tooling-account actions
         kinds = {a["provider"] for a in st["Production"]}
         expected = {"Lambda": {"CloudFormation"}, "Server": {"CloudFormation", "CodeDeploy"}, "ECS": {"CloudFormation", "CodeDeployToECS"}}
-        assert kinds == expected[team.pipeline.compute_platform]
+        assert kinds == expected[team.pipeline.deployment.compute_platform]
 
 
 def test_production_deploys_with_the_configured_deployment_config(plan):
@@ -177,10 +177,14 @@ def test_production_deploys_with_the_configured_deployment_config(plan):
     for team in pipeline_teams(plan):
         cf = next(a for a in stages(pipeline_of(plan, team.name))["Production"] if a["provider"] == "CloudFormation")
         overrides = json.loads(cf["configuration"]["ParameterOverrides"])
-        assert overrides["DeploymentConfigName"] == team.pipeline.deployment_config
+        assert overrides["DeploymentConfigName"] == team.pipeline.deployment.config_name("prod")
         assert overrides["CodeDeployDeploymentGroup"] == f"{team.name}-prod"
         inst = one(instances, name=f"org-delivery-deploy-roles-{team.name}-prod-{cfg_of(plan).organization.home_region}")
-        assert inst["inputs"]["parameterOverrides"]["DeploymentConfigName"] == team.pipeline.deployment_config
+        assert inst["inputs"]["parameterOverrides"]["DeploymentConfigName"] == team.pipeline.deployment.config_name("prod")
+        # Production is canary or linear from the catalogue (all-at-once only with an exemption).
+        assert inst["inputs"]["parameterOverrides"]["DeploymentConfigName"] in deployments.BY_NAME
+        test_inst = one(instances, name=f"org-delivery-deploy-roles-{team.name}-test-{cfg_of(plan).organization.home_region}")
+        assert test_inst["inputs"]["parameterOverrides"]["DeploymentConfigName"] == team.pipeline.deployment.config_name("test")
         for a in stages(pipeline_of(plan, team.name))["Production"]:
             if a["provider"].startswith("CodeDeploy"):
                 assert a["configuration"]["DeploymentGroupName"] == f"{team.name}-prod"
@@ -383,15 +387,22 @@ def test_no_team_can_reach_another_teams_deploy_roles(plan):
 
 
 def test_failure_scan_and_approval_events_reach_the_teams_encrypted_topic(plan):
+    """One notification rule per pipeline (no EventBridge rules on the tooling bus for it)."""
+    from components.pipeline import NOTIFICATION_EVENTS
+
     for team in pipeline_teams(plan):
         topic = one(resources_of(plan, "aws:sns/topic:Topic"), name=f"org-delivery-{team.name}-notifications")
-        rules = {r["inputs"]["name"]: json.loads(r["inputs"]["eventPattern"]) for r in mine(plan, team.name, "aws:cloudwatch/eventRule:EventRule")}
-        for key in ("pipeline-failed", "stage-failed", "action-failed", "scan-failed", "approval-needed"):
-            pattern = rules[f"{team.name}-pipeline-{key}"]
-            assert pattern["source"] == ["aws.codepipeline"] and pattern["detail"]["pipeline"] == [naming.pipeline_name(team.name)]
-        assert rules[f"{team.name}-pipeline-approval-needed"]["detail"]["type"] == {"category": ["Approval"]}
-        targets = [t for t in mine(plan, team.name, "aws:cloudwatch/eventTarget:EventTarget") if t["inputs"]["arn"] == topic["id"]]
-        assert len(targets) == 5
+        (rule,) = [r for r in mine(plan, team.name, "aws:codestarnotifications/notificationRule:NotificationRule")]
+        assert rule["inputs"]["targets"] == [{"address": topic["id"], "type": "SNS"}]
+        assert rule["inputs"]["resource"].endswith(f":{naming.pipeline_name(team.name)}")
+        # Failures (a failed scan or import, a rolled-back deployment: failed actions) and approvals.
+        assert set(rule["inputs"]["eventTypeIds"]) == set(NOTIFICATION_EVENTS)
+        assert {"codepipeline-pipeline-action-execution-failed", "codepipeline-pipeline-manual-approval-needed"} <= set(NOTIFICATION_EVENTS)
+        rules = [r["inputs"]["name"] for r in mine(plan, team.name, "aws:cloudwatch/eventRule:EventRule")]
+        assert set(rules) <= {f"{team.name}-pipeline-start"}, "only a start rule, for CodeCommit and S3 sources"
         key = one(resources_of(plan, "aws:kms/key:Key"), name=f"org-delivery-{team.name}-ops-key")
         assert topic["inputs"]["kmsMasterKeyId"].endswith(key["id"])
-        assert any(s["Principal"] == {"Service": "events.amazonaws.com"} for s in doc(key)["Statement"])
+        assert any(s["Principal"] == {"Service": "codestar-notifications.amazonaws.com"} for s in doc(key)["Statement"])
+        policy = json.loads(one(resources_of(plan, "aws:sns/topicPolicy:TopicPolicy"), name=f"org-delivery-{team.name}-notifications-policy")["inputs"]["policy"])
+        (publisher,) = [s for s in policy["Statement"] if s.get("Sid") == "Publisher"]
+        assert publisher["Principal"] == {"Service": "codestar-notifications.amazonaws.com"}
