@@ -144,6 +144,10 @@ class OrganizationConfig(Strict):
     )
     suspended_ou: OuPath = "Suspended"
     policy_limits: PolicyLimits = PolicyLimits()
+    quotas: dict[str, Annotated[int, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="Raised AWS quotas, by id from policies/quotas.yaml (e.g. organizations-accounts: 1500); the rest use AWS defaults",
+    )
 
     @field_validator("account_email")
     @classmethod
@@ -183,8 +187,12 @@ class Team(Strict):
     owner_email: Email
     cost_center: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{2,32}$")]
     environments: list[Environment] = Field(min_length=1)
-    break_glass_roles: list[RoleName] = Field(default_factory=list)
-    exempt_roles: list[RoleName] = Field(default_factory=list)
+    break_glass_roles: list[RoleName] = Field(
+        default_factory=list, description="Team break-glass roles, at IAM path /secure-org/break-glass/ in the team's accounts (exempt by path)"
+    )
+    exempt_roles: list[RoleName] = Field(
+        default_factory=list, description="Team automation roles exempt from guardrails, at IAM path /secure-org/exempt/ (exempt by path)"
+    )
     account_emails: dict[Environment, Email] = Field(
         default_factory=dict, description="Per-environment overrides of organization.account_email"
     )
@@ -267,6 +275,128 @@ class SecurityBaseline(Strict):
     )
 
 
+Severity = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+CUSTOM_COMPONENT_DIR = Path(__file__).resolve().parent / "images" / "components"
+SEMVER_RE = re.compile(r"^(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})$")
+SSM_NAME_RE = re.compile(r"^/[A-Za-z0-9_.\-/]{1,1010}$")
+INSTANCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+COMPONENT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,126}$")
+
+
+def _cron6(value: str) -> str:
+    # Image Builder takes cron(...) with six fields (minutes hours day-of-month month day-of-week year).
+    inner = value[5:-1].split() if value.startswith("cron(") and value.endswith(")") else None
+    if inner is None or len(inner) != 6:
+        raise ValueError(f"{value!r} must be a six-field cron expression such as 'cron(0 3 ? * SUN *)'")
+    return value
+
+
+def _semver(value: str) -> str:
+    if not SEMVER_RE.match(value):
+        raise ValueError(f"{value!r} must be a semantic version such as '1.0.0'")
+    return value
+
+
+class GoldenImage(Strict):
+    """One golden AMI: onboarding an image is adding one of these blocks."""
+
+    name: Name
+    description: str = Field(default="", max_length=1024)
+    version: Annotated[str, AfterValidator(_semver)] = Field(default="1.0.0", description="Recipe version; bump it when components or parent change")
+    parent_image_parameter: str = Field(
+        description="SSM parameter holding the parent AMI id, e.g. /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    )
+    aws_components: list[str] = Field(
+        default_factory=lambda: ["update-linux"], description="AWS-managed Image Builder components (latest x.x.x), e.g. update-linux, stig-build-linux-high"
+    )
+    components: list[str] = Field(default_factory=list, description="Custom components: blueprint/images/components/<name>.yaml (AWSTOE documents)")
+    schedule: Annotated[str, AfterValidator(_cron6)] = "cron(0 3 ? * SUN *)"
+    severity_threshold: Severity = Field(default="HIGH", description="A scan finding at or above this stops the build and revokes an approved AMI")
+    regions: list[Region] = Field(default_factory=list, description="Regions the AMI is distributed to and shared in (default: the home region)")
+    instance_types: list[str] = Field(min_length=1, max_length=10, description="Build instance types, e.g. m7i.large")
+    keep: int = Field(default=3, ge=1, le=100, description="Newest images kept; older ones are deprecated, then deleted")
+    delete_after_days: int = Field(default=90, ge=7, le=3650, description="Deprecated images older than this are deleted (the newest 'keep' never)")
+    volume_size_gb: int = Field(default=30, ge=8, le=16384)
+
+    @field_validator("parent_image_parameter")
+    @classmethod
+    def _ssm_name(cls, value: str) -> str:
+        if not SSM_NAME_RE.match(value):
+            raise ValueError(f"{value!r} must be an SSM parameter name starting with '/' (letters, digits, '_', '.', '-', '/')")
+        return value
+
+    @field_validator("instance_types")
+    @classmethod
+    def _types(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not INSTANCE_TYPE_RE.match(v)]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))} is not an EC2 instance type such as 'm7i.large'")
+        return value
+
+    @field_validator("aws_components")
+    @classmethod
+    def _aws_components(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not COMPONENT_RE.match(v)]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))} is not an AWS-managed component name such as 'update-linux'")
+        return value
+
+    @field_validator("components")
+    @classmethod
+    def _custom_components(cls, value: list[str]) -> list[str]:
+        missing = [v for v in value if not COMPONENT_RE.match(v) or not (CUSTOM_COMPONENT_DIR / f"{v}.yaml").is_file()]
+        if missing:
+            known = sorted(p.stem for p in CUSTOM_COMPONENT_DIR.glob("*.yaml"))
+            raise ValueError(f"no custom component {', '.join(map(repr, missing))} in blueprint/images/components/ (known: {', '.join(known) or 'none'})")
+        return value
+
+    @model_validator(mode="after")
+    def _components_and_regions(self) -> "GoldenImage":
+        if not self.aws_components and not self.components:
+            raise ValueError("an image needs at least one component")
+        if len(self.aws_components) + len(self.components) > 20:
+            raise ValueError("a recipe takes at most 20 components")
+        for what, items in (("regions", self.regions), ("components", self.aws_components + self.components)):
+            dupes = sorted({i for i in items if items.count(i) > 1})
+            if dupes:
+                raise ValueError(f"{what} lists {', '.join(dupes)} more than once")
+        return self
+
+
+class ImageFactory(Strict):
+    """The golden-AMI factory in the image-factory account, and how strictly AMIs are enforced."""
+
+    images: list[GoldenImage] = Field(min_length=1)
+    allowed_amis: dict[OuPath, Literal["enabled", "audit-mode"]] = Field(
+        default_factory=dict,
+        description="Allowed AMIs enforcement per OU: 'enabled' attaches ec2-baseline, 'audit-mode' ec2-baseline-ami-audit",
+    )
+    patch_severity_threshold: Severity = Field(default="HIGH", description="Inspector EC2 findings at or above this run AWS-RunPatchBaseline on the instance")
+    network_cidr: str = Field(default="10.252.0.0/24", description="The small build VPC (no internet ingress)")
+
+    @field_validator("network_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        import ipaddress
+
+        try:
+            net = ipaddress.IPv4Network(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IPv4 CIDR block such as '10.252.0.0/24'") from None
+        if not 16 <= net.prefixlen <= 26:
+            raise ValueError(f"{value!r}: the build VPC must be between /16 and /26 (two subnets are carved from it)")
+        return value
+
+    @field_validator("images")
+    @classmethod
+    def _unique(cls, value: list[GoldenImage]) -> list[GoldenImage]:
+        names = [i.name for i in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"image {', '.join(map(repr, dupes))} is defined more than once")
+        return value
+
+
 class PolicyExemption(Strict):
     """A waiver of one policy-as-code rule for matching resources, with a reason and an end date.
 
@@ -279,6 +409,27 @@ class PolicyExemption(Strict):
     expires: date
 
 
+# Formats are checked in _cross_check, so that every problem is reported at once, in words.
+EXISTING_ID_FORMATS = {
+    "organization": (re.compile(r"^o-[a-z0-9]{10,32}$"), "'o-' and 10 to 32 lowercase letters or digits, e.g. 'o-a1b2c3d4e5'"),
+    "ou": (re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"), "'ou-', the root's 4 to 32 characters, '-' and 8 to 32 more, e.g. 'ou-ab12-cdef3456'"),
+    "account": (re.compile(r"^[0-9]{12}$"), "twelve digits, quoted in YAML, e.g. '123456789012'"),
+}
+
+
+class ExistingResources(Strict):
+    """An organization that already exists: ids to adopt (Pulumi ``import``) on the first ``pulumi up``.
+
+    After that first run the ids are in the state; leaving them in config is harmless.
+    """
+
+    organization_id: str | None = Field(default=None, description="The existing organization, e.g. o-a1b2c3d4e5")
+    organizational_units: dict[OuPath, str] = Field(default_factory=dict, description="OU path -> existing OU id, e.g. ou-ab12-cdef3456")
+    accounts: dict[str, str] = Field(
+        default_factory=dict, description="Account key (log_archive, security, tooling, image_factory, <team>-<env>) -> existing account id"
+    )
+
+
 class StackConfig(Strict):
     """Everything under the ``secure-org:`` namespace of one stack file."""
 
@@ -289,6 +440,8 @@ class StackConfig(Strict):
     security_baseline: SecurityBaseline
     teams: list[Team] = Field(default_factory=list)
     policy_exemptions: list[PolicyExemption] = Field(default_factory=list)
+    image_factory: ImageFactory | None = Field(default=None, description="The golden-AMI factory (images, scan gate, Allowed AMIs per OU)")
+    existing: ExistingResources = Field(default_factory=ExistingResources, description="Existing organization, OUs and accounts to adopt (import) instead of creating")
 
     # ---- derived views -------------------------------------------------
     def ou_paths(self) -> list[str]:
@@ -503,6 +656,14 @@ def _cross_check(p: dict[str, Any]) -> list[tuple[str, str]]:
         problems.append((loc, f"unknown OU {ref!r}{hint}"))
 
     org: OrganizationConfig | None = p.get("organization")
+    if org is not None and org.quotas:
+        from blueprint.offline.quotas import catalogue  # local import: quotas reads a data file
+
+        known = catalogue()
+        for qid in org.quotas:
+            if qid not in known:
+                close = difflib.get_close_matches(qid, sorted(known), n=1)
+                problems.append((f"organization.quotas.{qid}", f"no quota {qid!r} in policies/quotas.yaml{f' (did you mean {close[0]!r}?)' if close else ''}"))
     if org is not None:
         for env, ref in org.environment_ous.items():
             check_ou(ref, f"organization.environment_ous.{env}")
@@ -528,6 +689,35 @@ def _cross_check(p: dict[str, Any]) -> list[tuple[str, str]]:
                         problems.append(
                             (f"guardrails.{kind}.{target}[{j}]", f"no guardrail {gid!r} in policies/{policies.FOLDERS[kind]}/{hint}")
                         )
+
+    factory: ImageFactory | None = p.get("image_factory")
+    if factory is not None:
+        problems.extend(_image_factory_checks(factory, org, rails, check_ou))
+
+    existing: ExistingResources | None = p.get("existing")
+    if existing is not None:
+
+        def check_id(kind: str, value: str, loc: str) -> None:
+            pattern, words = EXISTING_ID_FORMATS[kind]
+            if not pattern.match(value):
+                problems.append((loc, f"{value!r} is not an AWS {kind} id: expected {words}"))
+
+        if existing.organization_id is not None:
+            check_id("organization", existing.organization_id, "existing.organization_id")
+        for path, ou_id in existing.organizational_units.items():
+            check_ou(path, f"existing.organizational_units.{path}")
+            check_id("ou", ou_id, f"existing.organizational_units.{path}")
+        for key, acct_id in existing.accounts.items():
+            check_id("account", acct_id, f"existing.accounts.{key}")
+        keys = {"log_archive", "security", "tooling", "image_factory"}
+        keys |= {f"{t.name}-{env}" for t in p.get("teams") or [] if t is not None for env in t.environments}
+        for key in existing.accounts:
+            if key not in keys:
+                close = difflib.get_close_matches(key, sorted(keys), n=1)
+                problems.append((f"existing.accounts.{key}", f"no account {key!r} in this stack{f' (did you mean {close[0]!r}?)' if close else ''}"))
+        dupes = sorted({i for i in existing.accounts.values() if list(existing.accounts.values()).count(i) > 1})
+        for i in dupes:
+            problems.append(("existing.accounts", f"account id {i} is given for more than one account"))
 
     teams = p.get("teams") or []
     seen_names: dict[str, str] = {}
@@ -564,6 +754,39 @@ def _cross_check(p: dict[str, Any]) -> list[tuple[str, str]]:
             if org is not None:
                 email = team.account_emails.get(env) or org.account_email.replace("{account}", name).lower()
                 claim(seen_emails, email, f"teams[{i}].environments[{j}]", "account email")
+    return problems
+
+
+# Which declarative guardrail carries each Allowed-AMIs mode (both set allowed_images_settings).
+ALLOWED_AMIS_GUARDRAIL = {"enabled": "ec2-baseline", "audit-mode": "ec2-baseline-ami-audit"}
+
+
+def _image_factory_checks(factory: "ImageFactory", org: "OrganizationConfig | None", rails: "Guardrails | None", check_ou: Any) -> list[tuple[str, str]]:
+    """Image regions are allowed regions; each OU's Allowed-AMIs mode matches what is attached there."""
+    problems: list[tuple[str, str]] = []
+    if org is not None:
+        for i, image in enumerate(factory.images):
+            for j, region in enumerate(image.regions):
+                if region not in org.allowed_regions:
+                    problems.append((f"image_factory.images[{i}].regions[{j}]", f"{region!r} is not one of organization.allowed_regions"))
+    if rails is not None:
+        from blueprint.images.naming import EXEMPT_ROLES
+
+        missing = [r for r in EXEMPT_ROLES if r not in rails.exempt_roles]
+        if missing:
+            problems.append(("guardrails.exempt_roles", f"the image factory needs {', '.join(map(repr, missing))} here "
+                             "(the scan gate writes /golden-ami/* and revokes AMIs; lifecycle deletes old images)"))
+    for ou, mode in factory.allowed_amis.items():
+        check_ou(ou, f"image_factory.allowed_amis.{ou}")
+        if rails is None:
+            continue
+        attached = set(rails.declarative_policies.get(ou, []))
+        want = ALLOWED_AMIS_GUARDRAIL[mode]
+        others = sorted(attached & (set(ALLOWED_AMIS_GUARDRAIL.values()) - {want}))
+        if want not in attached or others:
+            problems.append((f"image_factory.allowed_amis.{ou}",
+                             f"is {mode!r}, so guardrails.declarative_policies.{ou} must attach {want!r}"
+                             + (f" instead of {', '.join(map(repr, others))}" if others else "")))
     return problems
 
 

@@ -22,6 +22,7 @@ class AccountsArgs:
     owner_emails: dict[str, str] = field(default_factory=dict)  # team -> owner
     cost_centers: dict[str, str] = field(default_factory=dict)  # team -> cost center
     tags: dict[str, str] = field(default_factory=dict)
+    existing_ids: dict[str, str] = field(default_factory=dict)  # account key -> id to adopt (Pulumi import)
 
 
 class Accounts(pulumi.ComponentResource):
@@ -63,6 +64,8 @@ class Accounts(pulumi.ComponentResource):
                     retain_on_delete=not spec.decommission,
                     ignore_changes=ignore,
                     aliases=[pulumi.Alias(name=f"{name}-{old}") for old in spec.aliases],
+                    # An account that already exists is adopted, never created a second time.
+                    import_=args.existing_ids.get(spec.key),
                 ),
             )
             self.resources[spec.key] = acct

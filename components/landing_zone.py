@@ -11,6 +11,7 @@ from blueprint.guardrails import TargetPolicies
 from components.accounts import Accounts, AccountsArgs
 from components.delivery import Delivery, DeliveryArgs
 from components.guardrails import Guardrails, GuardrailsArgs
+from components.image_factory import ImageFactory, ImageFactoryArgs
 from components.organization import Organization, OrganizationArgs
 from components.providers import SHARED_ROLES, AccountProviders, AccountProvidersArgs
 from components.security_baseline import SecurityBaseline, SecurityBaselineArgs
@@ -35,6 +36,8 @@ class LandingZone(pulumi.ComponentResource):
                 service_access_principals=cfg.organization.service_access_principals,
                 organizational_units=cfg.organizational_units,
                 tags=tags,
+                existing_org_id=cfg.existing.organization_id,
+                existing_ous=dict(cfg.existing.organizational_units),
             ),
             child,
         )
@@ -47,6 +50,7 @@ class LandingZone(pulumi.ComponentResource):
                 owner_emails={t.name: t.owner_email for t in cfg.teams},
                 cost_centers={t.name: t.cost_center for t in cfg.teams},
                 tags=tags,
+                existing_ids=dict(cfg.existing.accounts),
             ),
             child,
         )
@@ -77,6 +81,26 @@ class LandingZone(pulumi.ComponentResource):
             ),
             child,
         )
+        # Golden AMIs, built and gated in the image-factory account through its one provider
+        # (before the baseline, which grants Auto Scaling on the factory's keys in every account).
+        self.image_factory = None
+        if cfg.image_factory is not None:
+            self.image_factory = ImageFactory(
+                f"{name}-image-factory",
+                ImageFactoryArgs(
+                    config=cfg.image_factory,
+                    org_name=cfg.organization.name,
+                    org_id=self.organization.org_id,
+                    org_arn=self.organization.org.arn,
+                    factory_account_id=self.accounts.ids["image_factory"],
+                    home_region=cfg.organization.home_region,
+                    alert_emails=list(cfg.security_baseline.alert_emails),
+                    log_retention_days=cfg.security_baseline.log_archive.cloudwatch_retention_days,
+                    provider=self.providers.get("image_factory"),
+                    tags=tags,
+                ),
+                child,
+            )
         self.baseline = SecurityBaseline(
             f"{name}-baseline",
             SecurityBaselineArgs(
@@ -88,6 +112,7 @@ class LandingZone(pulumi.ComponentResource):
                 account_ids=self.accounts.ids,
                 providers=self.providers,
                 tags=tags,
+                golden_ami_key_arns=list(self.image_factory.key_arns.values()) if self.image_factory else [],
             ),
             child,
         )
@@ -112,5 +137,6 @@ class LandingZone(pulumi.ComponentResource):
                 "account_ids": self.accounts.ids,
                 "pipelines": {t: p.pipeline.name for t, p in self.delivery.pipelines.items()},
                 "findings_importer": self.delivery.importer.arn,
+                "golden_image_pipelines": {n: p.pipeline.arn for n, p in self.image_factory.images.items()} if self.image_factory else {},
             }
         )

@@ -22,6 +22,9 @@ class OrganizationArgs:
     service_access_principals: list[str]
     organizational_units: list[OrganizationalUnit]
     tags: dict[str, str] = field(default_factory=dict)
+    # An organization that already exists: adopted (Pulumi import) on the first `pulumi up`.
+    existing_org_id: str | None = None
+    existing_ous: dict[str, str] = field(default_factory=dict)  # OU path -> id
 
 
 class Organization(pulumi.ComponentResource):
@@ -32,18 +35,19 @@ class Organization(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: OrganizationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("blueprint:organization:Organization", name, None, opts)
-        # The org already exists in any real management account: import it once (see README).
+        # An existing org is adopted through config (existing.organization_id), not a hand-typed URN.
         # Protected and retained: no config edit can delete an organization.
         self.org = aws.organizations.Organization(
             f"{name}-org",
             feature_set="ALL",
             aws_service_access_principals=sorted(args.service_access_principals),
             enabled_policy_types=POLICY_TYPES,
-            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True, import_=args.existing_org_id),
         )
         self.org_id = self.org.id
         self.root_id = self.org.roots.apply(lambda roots: roots[0].id)
         self.ou_ids: dict[str, pulumi.Output[str]] = {}
+        self._existing_ous = args.existing_ous
         self._ous(name, args.organizational_units, self.root_id, "", args.tags)
         self.register_outputs({"org_id": self.org_id, "root_id": self.root_id, "ou_ids": self.ou_ids})
 
@@ -58,7 +62,7 @@ class Organization(pulumi.ComponentResource):
                 name=node.name,
                 parent_id=parent_id,
                 tags={**tags, "ou-path": path},
-                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, import_=self._existing_ous.get(path)),
             )
             self.ou_ids[path] = ou.id
             self._ous(name, node.children, ou.id, path + "/", tags)

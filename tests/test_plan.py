@@ -287,18 +287,34 @@ def test_renamed_team_keeps_its_accounts_through_aliases(tmp_path):
     assert any("payments-prod" in a for a in acct["aliases"]), acct["aliases"]
 
 
-def test_team_break_glass_role_is_exempt_only_in_its_own_accounts():
+def test_team_roles_are_exempted_by_path_never_by_name_in_shared_guardrails():
     _, doc = plan_of("prod")
-    accounts = {r["inputs"]["name"]: r["id"] for r in resources_of(doc, ACCOUNT)}
-    got = attached(doc)
-    prod = " ".join(p["inputs"]["content"] for p in got[("Workloads/Prod", "SERVICE_CONTROL_POLICY")])
-    root = " ".join(p["inputs"]["content"] for p in got[("Root", "SERVICE_CONTROL_POLICY")])
-    mine = f"arn:aws:iam::{accounts['payments-prod']}:role/PaymentsIncident"
-    assert mine in prod and mine in root
-    assert f"arn:aws:iam::{accounts['checkout-prod']}:role/PaymentsIncident" not in root
-    assert "arn:aws:iam::*:role/PaymentsIncident" not in root, "never a wildcard account for a team role"
-    sandbox = " ".join(p["inputs"]["content"] for p in got[("Sandbox", "SERVICE_CONTROL_POLICY")])
-    assert "PaymentsIncident" not in sandbox
+    shared = " ".join(r["inputs"]["content"] for r in doc["resources"]
+                      if r["type"] == "aws:organizations/policy:Policy" and r["inputs"]["type"] == "SERVICE_CONTROL_POLICY")
+    assert "PaymentsIncident" not in shared and "IdentityKeyRotation" not in shared
+    assert "arn:aws:iam::*:role/secure-org/break-glass/*" in shared and "arn:aws:iam::*:role/secure-org/exempt/*" in shared
+    # The path itself is protected: only exempt principals create or change roles under it.
+    critical = [json.loads(r["inputs"]["content"]) for r in doc["resources"]
+                if r["type"] == "aws:organizations/policy:Policy" and "ProtectCriticalRoles" in r["inputs"]["content"]]
+    (stmt,) = [s for d in critical for s in d["Statement"] if s["Sid"] == "ProtectCriticalRoles"]
+    assert "arn:aws:iam::*:role/secure-org/*" in stmt["Resource"]
+
+
+def test_shared_guardrails_do_not_grow_with_teams():
+    """The Root and OU SCPs of 1 team and of 300 teams (each with break-glass and exempt roles) are identical."""
+    from blueprint import guardrails
+    from blueprint.config import parse
+
+    def shared_docs(teams: int) -> dict:
+        raw = stack_raw("prod")
+        raw["teams"] = [{"name": f"team-{i:03d}", "owner_email": f"t{i}@acme.example", "cost_center": "CC-1",
+                         "environments": ["dev", "test", "prod"], "break_glass_roles": [f"Team{i}Incident"], "exempt_roles": ["Rotation"]}
+                        for i in range(teams)]
+        cfg = parse(raw, "Pulumi.prod.yaml")
+        return {(tp.kind, tp.target): [tp.packed.document(i, tp.values) for i in range(len(tp.packed.bins))]
+                for tp in guardrails.plan(cfg) if not tp.target.startswith("team:")}
+
+    assert shared_docs(1) == shared_docs(300)
 
 
 def test_advisory_when_global_service_events_cannot_be_seen(tmp_path):

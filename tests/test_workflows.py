@@ -110,18 +110,21 @@ def test_pr_plans_diffs_scans_and_keeps_one_comment():
     assert str(step_using(review, "actions/setup-python")["with"]["python-version"]) == "3.11"
 
     script = "\n".join(str(s.get("run", "")) for s in steps(review))
+    # Each stack is planned once; the diff and checkov reuse those plans, the base plans are cached.
     assert "make plan-all" in script
-    assert re.search(r'make diff STACK=dev BASE="origin/\$\{BASE_REF\}"', script)
-    assert re.search(r'make diff STACK=prod BASE="origin/\$\{BASE_REF\}"', script)
-    assert "make checkov" in script
-    diff_step = next(s for s in steps(review) if "make diff" in str(s.get("run", "")))
-    assert diff_step["env"]["BASE_REF"] == "${{ github.base_ref }}"
+    diff_step = next(s for s in steps(review) if "blueprint.offline.diff" in str(s.get("run", "")))
+    assert '--head-plan "build/plan-${stack}.json"' in diff_step["run"] and "--save-base build/base" in diff_step["run"]
+    assert 'origin/${BASE_REF}' in diff_step["run"] and diff_step["env"]["BASE_REF"] == "${{ github.base_ref }}"
+    cache = step_using(review, "actions/cache")
+    assert cache["with"]["path"] == "build/base" and "github.event.pull_request.base.sha" in cache["with"]["key"]
+    assert "make checkov-plans" in script
+    # The comment is built (and tested) in Python, then posted.
+    assert "blueprint.review.comment" in script
 
     comment = step_using(review, "actions/github-script")
     js = comment["with"]["script"]
     assert MARKER in js and "updateComment" in js and "createComment" in js and "listComments" in js
-    for part in ("build/diff-prod.md", "build/diff-dev.md", "build/plan-prod.md", "build/checkov.txt"):
-        assert part in js
+    assert "build/comment.md" in js
     assert "always()" in comment["if"] and "head.repo.full_name == github.repository" in comment["if"]
     # The diff informs; the plan and checkov gate (after the comment is posted).
     gate = steps(review)[-1]

@@ -17,6 +17,9 @@ A flow may name a principal by ARN (a role the plan creates) or by one of these:
 ``person:<role ARN>``
     A role outside the plan that config names (break-glass operators, the auditor), allowed
     to call ``sts:AssumeRole``.
+``path-admin:<account>:<path>/<name>``
+    An administrator role under an IAM path in one account (``path-admin:<acct>:secure-org/break-glass/x``):
+    the role the platform creates for a team under an exempt path.
 ``outsider``
     An administrator in an AWS account outside the organization.
 """
@@ -62,6 +65,11 @@ def resolve(model: OrgModel, spec: str) -> str:
     if kind == "person":
         _register(model, rest, rest.split(":")[4], inline=[ASSUME])
         return rest
+    if kind == "path-admin":
+        account, _, path_name = rest.partition(":")
+        arn = f"arn:aws:iam::{account}:role/{path_name}"
+        _register(model, arn, account, managed=[ADMIN])
+        return arn
     if kind == "outsider":
         arn = f"arn:aws:iam::{OUTSIDER_ACCOUNT}:role/outsider-admin"
         _register(model, arn, OUTSIDER_ACCOUNT, managed=[ADMIN], label="outsider: an administrator outside the organization")

@@ -28,12 +28,13 @@ def assemble(doc: dict[str, Any]) -> Assembled:
     return Assembled(model, gather(doc, model, doc["home_region"]))
 
 
-def run(doc: dict[str, Any], flows: list[catalogue.Flow] | None = None) -> tuple[dict[str, int], list[dict[str, Any]], list[dict[str, Any]]]:
+def run(doc: dict[str, Any], flows: list[catalogue.Flow] | None = None,
+        assembled: Assembled | None = None) -> tuple[dict[str, int], list[dict[str, Any]], list[dict[str, Any]]]:
     """(summary, instances, findings) for one plan."""
     from blueprint.offline.checks import finding
 
     flows = catalogue.load() if flows is None else flows
-    a = assemble(doc)
+    a = assembled or assemble(doc)
     result = catalogue.evaluate(a.model, a.facts, flows)
     findings = [finding("access-flow", "", i.message()) for i in result.violations]
     findings += [finding("access-flow", "", f"cannot evaluate: {e}") for e in result.errors]

@@ -61,6 +61,9 @@ def gather(plan: dict[str, Any], m: OrgModel, home_region: str) -> Facts:
             org["importer_arn"] = f"arn:aws:lambda:{f['inputs'].get('region') or home_region}:{org.get('tooling')}:function:secure-org-findings-importer"
             org["importer_role"] = f["inputs"].get("role", "")
             org["report_bucket"], org["report_key"] = env.get("REPORT_BUCKET", ""), env.get("REPORT_KMS_KEY_ARN", "")
+    # The golden-AMI keys: the factory's keys whose policy lets the organization use them.
+    org["ami_keys"] = sorted(t.arn for t in m.things.values() if t.kind == "kms-key" and t.account == org.get("image_factory")
+                             and t.policy and any(s.get("Sid") == "OrgUsesGoldenAmiKey" for s in t.policy.document.get("Statement", [])))
     sec = org.get("security")
     org["alert_topic"] = next((t.arn for t in m.things.values() if t.kind == "sns-topic" and t.account == sec and "alerts" in t.arn), "")
 
@@ -72,6 +75,10 @@ def gather(plan: dict[str, Any], m: OrgModel, home_region: str) -> Facts:
         if acct.team:
             accounts_by_team.setdefault(acct.team, {})[acct.environment or ""] = acct.id
     pipelines = {p["team"]: p for p in (_pipeline(r, org, home_region) for r in _by_type(plan, "aws:codepipeline/pipeline:Pipeline"))}
+    topics = {t["inputs"].get("name"): t["inputs"] for t in _by_type(plan, "aws:sns/topic:Topic")}
+    for team, p in pipelines.items():
+        # The operations key: the one the team's notifications topic is encrypted with.
+        p["ops_key"] = (topics.get(f"{team}-pipeline-notifications") or {}).get("kmsMasterKeyId", "")
     for team, envs in sorted(accounts_by_team.items()):
         for env, acct in sorted(envs.items()):
             facts.team_accounts.append({"team": team, "env": env, "account": acct, "account_key": f"{team}-{env}",

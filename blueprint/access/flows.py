@@ -10,6 +10,7 @@ a forbidden flow that is allowed, is a violation: a mandatory finding of the off
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
 import string
 from dataclasses import dataclass, field
@@ -248,6 +249,20 @@ def evaluate(model: OrgModel, facts: Facts, catalogue: list[Flow]) -> Result:
 
     out = Result(templates=len(catalogue))
     principals: dict[str, Principal] = {}
+    resources: dict[tuple[str, str, str], Any] = {}  # (ARN, owner, action's service) -> Resource
+    # Tens of thousands of small objects and no cycles: the collector would only rescan the plan.
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        _evaluate(model, facts, catalogue, out, principals, resources, decide)
+    finally:
+        if gc_was:
+            gc.enable()
+    return out
+
+
+def _evaluate(model: OrgModel, facts: Facts, catalogue: list[Flow], out: "Result", principals: dict[str, Principal],
+              resources: dict[tuple[str, str, str], Any], decide: Any) -> None:
     for flow in catalogue:
         for spec, action, arn, context, owner in instances(flow, facts, model):
             try:
@@ -263,12 +278,14 @@ def evaluate(model: OrgModel, facts: Facts, catalogue: list[Flow]) -> Result:
                 # rule or bucket must fail loudly, not pass vacuously.
                 out.errors.append(f"flow {flow.id}: {model.symbolic(arn)} is not created by this plan")
                 continue
-            resource = model.resource(arn, account=owner or None, action=action)
-            if resource.region is None:
-                # Global resources (IAM, S3 without a known bucket, "*"): the call still goes
-                # to a regional endpoint, the home region's.
-                resource.region = facts.org.get("home_region")
+            key = (arn, owner, action.split(":")[0].lower())
+            resource = resources.get(key)
+            if resource is None:
+                resource = resources[key] = model.resource(arn, account=owner or None, action=action)
+                if resource.region is None:
+                    # Global resources (IAM, S3 without a known bucket, "*"): the call still goes
+                    # to a regional endpoint, the home region's.
+                    resource.region = facts.org.get("home_region")
             request = Request(principal, action, resource, dict(context))
             decision = decide(request)
             out.instances.append(Instance(flow, principal.name, action, resource.name, decision, request))
-    return out

@@ -194,7 +194,8 @@ class OrgModel:
         return Resource(
             arn, account=owner or None, org_id=self.org_id if in_org else None, region=arn_region or region,
             kind=kind, policy=policy,
-            rcps=self.rcp_chain(owner) if in_org and service in RCP_SERVICES else [],
+            # RCPs govern by the action's service too: sts:AssumeRole on a role (an iam ARN).
+            rcps=self.rcp_chain(owner) if in_org and (service in RCP_SERVICES or action.split(":")[0].lower() in RCP_SERVICES) else [],
             label=self.label(arn),
         )
 

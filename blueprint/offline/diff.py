@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from blueprint.access import report as access_report
+from blueprint.review import symbolic
 
 REPO = Path(__file__).resolve().parent.parent.parent
 EXIT_OK, EXIT_ERROR = 0, 2
@@ -617,8 +618,11 @@ def _root(path: str) -> str:
 
 
 def _item(r: dict[str, Any], side: Side, change: str) -> dict[str, Any]:
-    return {"urn": r["urn"], "type": r["type"], "name": r["name"], "label": side.label(r), "change": change,
+    item = {"urn": r["urn"], "type": r["type"], "name": r["name"], "label": side.label(r), "change": change,
             "custom": bool(r.get("custom", True)), "severity": None, "notes": [], "lines": [], "statements": []}
+    if r["type"] == ACCOUNT:
+        item["tags"] = {k: v for k, v in (r["inputs"].get("tags") or {}).items() if k in ("team", "environment")}
+    return item
 
 
 def _note(item: dict[str, Any], severity: str, category: str, text: str) -> None:
@@ -993,6 +997,8 @@ def diff_plans(base_doc: dict[str, Any] | None, head_doc: dict[str, Any]) -> dic
         # Access flows whose decision changed (newly denied, newly allowed): a reviewer's
         # first question about any policy edit is "what does this now allow or break?"
         "flows": access_report.flow_changes(base_doc, head_doc),
+        # Offline ids are stand-ins: people see <account:KEY> and <org-id> (both sides' accounts).
+        "placeholders": symbolic.placeholders(base_doc, head_doc),
         **{c: [_public(i) for i in groups[c]] for c in groups},
         "highlight": changed_nodes,
         "removed_nodes": [{"urn": i["urn"], "type": i["type"], "label": i["label"]} for i in groups["removed"]
@@ -1052,6 +1058,13 @@ def _security_block(item: dict[str, Any]) -> list[str]:
 
 
 def markdown(diff: dict[str, Any], head_doc: dict[str, Any] | None = None, compact: bool = False) -> str:
+    """The diff's PR section; deploy-time values (account ids, org id) shown as placeholders."""
+    from blueprint.review.symbolic import symbolizer
+
+    return symbolizer(head_doc, table=diff.get("placeholders"))(_markdown(diff, head_doc, compact))
+
+
+def _markdown(diff: dict[str, Any], head_doc: dict[str, Any] | None = None, compact: bool = False) -> str:
     from blueprint.offline import report
 
     s = diff["summary"]
@@ -1068,6 +1081,7 @@ def markdown(diff: dict[str, Any], head_doc: dict[str, Any] | None = None, compa
         f"{s['unchanged']} unchanged. Security-relevant: **{sec['critical']} critical**, **{sec['high']} high**, {sec['normal']} normal."
     )
     lines.append("")
+    lines += _onboarding_lines(diff)
     lines += ["### Security-relevant changes", ""]
     lines += access_report.flow_change_lines(diff.get("flows") or [])
     if diff["security"]:
@@ -1123,34 +1137,65 @@ def markdown(diff: dict[str, Any], head_doc: dict[str, Any] | None = None, compa
         lines += ["None.", ""]
 
     if head_doc and head_doc.get("resources"):
-        lines += ["### Organization (changed nodes highlighted)", "", "```mermaid",
-                  report.mermaid(head_doc, highlight=set(diff["highlight"])), "```", ""]
-        if diff["removed_nodes"]:
-            lines.append("Removed (not in the diagram): " + ", ".join(f"`{n['label']}` ({n['type'].split(':')[-1]})" for n in diff["removed_nodes"]))
-            lines.append("")
+        marks = {i["urn"]: ("added" if i["change"] == "added" else "changed")
+                 for c in ("added", "changed", "renamed") for i in diff[c] if i["type"] in (OU, ACCOUNT, POLICY)}
+        lines += ["### Organization (added, changed and removed nodes styled; legend below the graph)", "", "```mermaid",
+                  report.mermaid(head_doc, marks=marks, removed=diff["removed_nodes"]), "```", ""]
     return "\n".join(lines)
 
 
 def fit(diff: dict[str, Any], head_doc: dict[str, Any] | None, max_chars: int) -> str:
-    """The Markdown, made compact and then cut if it would not fit a PR comment."""
+    """The Markdown, made compact and then trimmed by whole blocks if it would not fit.
+
+    Never cuts inside a block (a table, a fenced diagram, a ``<details>``): blocks that do
+    not fit are left out, in order, and a closing note names them.
+    """
+    from blueprint.review.comment import _blocks, _heading
+
     text = markdown(diff, head_doc)
     if len(text) <= max_chars:
         return text
     text = markdown(diff, head_doc, compact=True)
     if len(text) <= max_chars:
         return text
-    note = f"\n\n> Cut at {max_chars} characters; the full diff is in `build/diff-{diff['stack']}.json` (CI artifact).\n"
-    return balance(text[: max_chars - len(note) - 40]) + note
+    blocks = _blocks(text)
+    room = max_chars - 600  # for the note
+    kept, dropped, used = [blocks[0]], [], len(blocks[0])
+    for b in blocks[1:]:
+        if used + len(b) + 2 <= room:
+            kept.append(b)
+            used += len(b) + 2
+        else:
+            dropped.append(_heading(b))
+    note = (f"> Left out to stay within {max_chars:,} characters: " + "; ".join(dropped[:8])
+            + (f"; and {len(dropped) - 8} more" if len(dropped) > 8 else "")
+            + f". The full diff is in `build/diff-{diff['stack']}.json` (CI artifact).")
+    return "\n\n".join(kept) + "\n\n" + note[: 590] + "\n"
 
 
-def balance(text: str) -> str:
-    """Close a code fence or <details> left open by a cut, so the rest of a comment renders."""
-    if text.count("```") % 2:
-        text += "\n```"
-    return text + "\n</details>" * max(0, text.count("<details>") - text.count("</details>"))
+def _onboarding_lines(diff: dict[str, Any]) -> list[str]:
+    """New accounts and teams, first: what an onboarding PR is about, before any detail."""
+    new = [i for i in diff["added"] if i["type"] == ACCOUNT]
+    if not new:
+        return []
+    lines = ["### New accounts and teams", "", "| account | team | environment |", "|---|---|---|"]
+    for i in new:
+        tags = i.get("tags") or {}
+        lines.append(f"| `{i['label']}` | {tags.get('team') or '-'} | {tags.get('environment') or '-'} |")
+    teams = sorted({(i.get("tags") or {}).get("team") for i in new} - {None, ""})
+    shared = diff["summary"]["changed"] + diff["summary"]["removed"]
+    lines += ["", f"{len(new)} new account(s)" + (f" for team(s) {', '.join(teams)}" if teams else "")
+              + (": additions only, nothing shared changes." if shared == 0 else f"; {shared} existing resource(s) change or go (below)."), ""]
+    return lines
 
 
-def summary_text(diff: dict[str, Any]) -> str:
+def summary_text(diff: dict[str, Any], head_doc: dict[str, Any] | None = None) -> str:
+    from blueprint.review.symbolic import symbolizer
+
+    return symbolizer(head_doc, table=diff.get("placeholders"))(_summary_text(diff))
+
+
+def _summary_text(diff: dict[str, Any]) -> str:
     s = diff["summary"]
     sec = s["security"]
     base = diff["base"]
@@ -1270,6 +1315,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--file", type=Path, help="head stack file (default Pulumi.<stack>.yaml)")
     ap.add_argument("--base-plan", type=Path, help="a saved base plan JSON instead of planning --base from git")
     ap.add_argument("--head-plan", type=Path, help="a saved head plan JSON instead of planning the working tree")
+    ap.add_argument("--save-base", type=Path, help="write the base plan used to <dir>/plan-<stack>.json (CI caches it by base commit)")
     ap.add_argument("--out", type=Path, default=REPO / "build")
     ap.add_argument("--max-chars", type=int, default=int(os.environ.get("DIFF_MAX_CHARS") or 60000),
                     help="cap on the Markdown; default $DIFF_MAX_CHARS or 60000 (a PR comment holds 65,536)")
@@ -1295,13 +1341,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"diff: {exc}", file=sys.stderr)
         return EXIT_ERROR
 
+    if args.save_base and base_doc is not None:
+        args.save_base.mkdir(parents=True, exist_ok=True)
+        (args.save_base / f"plan-{args.stack}.json").write_text(json.dumps(base_doc) + "\n")
     diff = diff_plans(base_doc, head_doc)
     diff["base"] = dict(info)
     if base_doc is None and info.get("status") == "ok":
         diff["base"]["status"] = "missing"
     md = fit(diff, head_doc, args.max_chars)
     json_path, md_path = write(diff, md, args.out)
-    print(summary_text(diff))
+    print(summary_text(diff, head_doc))
     if info.get("detail"):
         print("  base planner said:\n" + "\n".join(f"    {ln}" for ln in info["detail"].splitlines()))
     shown = json_path.relative_to(Path.cwd()) if json_path.is_relative_to(Path.cwd()) else json_path

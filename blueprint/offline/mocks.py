@@ -20,6 +20,7 @@ from pulumi.runtime.mocks import MockMonitor
 MANAGEMENT_ACCOUNT_ID = "111111111111"
 REPO = Path(__file__).resolve().parents[2]
 PARTITION = "aws"
+UNKNOWN_MARK = "<unknown>"
 
 
 def _digest(*parts: str) -> str:
@@ -41,8 +42,9 @@ def _alnum(seed: str, n: int) -> str:
 
 
 class OfflineMocks(pulumi.runtime.Mocks):
-    def __init__(self, region: str = "us-east-1"):
+    def __init__(self, region: str = "us-east-1", preview: bool = False):
         self.region = region
+        self.preview = preview
         self.org_id = "o-" + _alnum("org", 10)
         self.root_id = "r-" + _alnum("root", 4)
         self.provider_accounts: dict[str, str] = {}  # provider id -> account it acts in
@@ -53,6 +55,14 @@ class OfflineMocks(pulumi.runtime.Mocks):
         return self.provider_accounts.get(pid, MANAGEMENT_ACCOUNT_ID)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        if self.preview and args.typ != "pulumi:providers:aws":
+            # A preview of a new stack knows only the inputs: no id, no computed outputs.
+            return "", dict(args.inputs)
+        rid, state = self._new_resource(args)
+        # An adopted resource (import_) keeps the id it already has in AWS.
+        return (args.resource_id or rid), state
+
+    def _new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         t, name, inputs = args.typ, args.name, dict(args.inputs)
         state = dict(inputs)
         rid = f"{name}-id"
@@ -66,7 +76,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 import json as _json
 
                 allowed = _json.loads(allowed)
-            if allowed:
+            if isinstance(allowed, list) and allowed and isinstance(allowed[0], str):  # unknown at preview
                 self.provider_accounts[rid] = allowed[0]
             return rid, state
         if t == "aws:organizations/organization:Organization":
@@ -185,6 +195,7 @@ class Registration:
     dependencies: list[str]
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     aliases: list[str] = field(default_factory=list)
+    import_id: str = ""  # the id an existing resource is adopted with (Pulumi import)
 
 
 class RecordingMonitor(MockMonitor):
@@ -214,6 +225,7 @@ class RecordingMonitor(MockMonitor):
                     dependencies=sorted(set(request.dependencies)),
                     property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
                     aliases=[a.urn or a.spec.name for a in request.aliases],
+                    import_id=request.importId,
                 )
             )
         return response
@@ -227,6 +239,8 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    if isinstance(value, pulumi.output.Unknown):
+        return UNKNOWN_MARK  # preview: not known until the resource it comes from exists
     # Lambda code and other archives: where the bytes come from, not the bytes.
     if isinstance(value, pulumi.FileArchive):
         return {"archive": _repo_path(value.path)}

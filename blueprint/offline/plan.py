@@ -23,7 +23,7 @@ from blueprint import guardrails
 from blueprint.config import ConfigError, StackConfig, namespace_values, parse
 from blueprint.crossguard import engine as crossguard
 from blueprint.access import check as access
-from blueprint.offline import checks, report
+from blueprint.offline import checks, quotas, report
 from blueprint.offline.mocks import MANAGEMENT_ACCOUNT_ID
 from blueprint.offline.runtime import run_program, stack_file_config
 
@@ -120,8 +120,12 @@ def plan_stack(stack: str, stack_file: Path | None = None) -> tuple[int, dict[st
     # policy pack runs under `pulumi preview --policy-pack policies/pack`.
     doc["findings"] = checks.run(cfg, resources) + crossguard.evaluate(resources, cfg)
     # Every flow of the catalogue across every policy layer of the assembled organization.
-    doc["summary"]["flows"], doc["flows"], flow_findings = access.run(doc)
+    assembled = access.assemble(doc)
+    doc["summary"]["flows"], doc["flows"], flow_findings = access.run(doc, assembled=assembled)
     doc["findings"] += flow_findings
+    # What AWS limits, counted where it lands (StackSet templates included).
+    quota_findings, doc["quotas"] = quotas.check(doc, assembled.model, cfg.organization.quotas)
+    doc["findings"] += quota_findings
     code = EXIT_FINDINGS if any(f["severity"] == "mandatory" for f in doc["findings"]) else EXIT_OK
     return code, doc
 
@@ -141,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stack", default="dev")
     ap.add_argument("--file", type=Path, help="stack file (default Pulumi.<stack>.yaml)")
     ap.add_argument("--out", type=Path, default=REPO / "build")
-    ap.add_argument("--quiet", action="store_true", help="no tree, just the summary")
+    ap.add_argument("--tree", action="store_true", help="also print every resource as a tree by component and account (make plan VERBOSE=1)")
+    ap.add_argument("--quiet", action="store_true", help="the summary only (the default; kept for old scripts)")
     args = ap.parse_args(argv)
 
     code, doc = plan_stack(args.stack, args.file)
@@ -151,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {line}", file=sys.stderr)
         return code
     json_path, md_path = write(doc, args.out)
-    print(report.text(doc, tree=not args.quiet))
+    print(report.text(doc, tree=args.tree and not args.quiet))
     print(f"\nwrote {json_path.relative_to(Path.cwd()) if json_path.is_relative_to(Path.cwd()) else json_path}"
           f" and {md_path.name}")
     return code

@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from blueprint.access import report as access_report
-from blueprint.offline import checks
+from blueprint.offline import quotas
 
 
 def account_labels(resources: list[dict[str, Any]]) -> dict[str, str]:
@@ -58,6 +58,13 @@ def _flags(r: dict[str, Any], labels: dict[str, str]) -> str:
 
 
 def text(doc: dict[str, Any], tree: bool = True) -> str:
+    """The terminal view: summary, guardrail fill, flows and findings (the tree only if asked)."""
+    from blueprint.review.symbolic import symbolizer
+
+    return symbolizer(doc)(_text(doc, tree))
+
+
+def _text(doc: dict[str, Any], tree: bool) -> str:
     lines = [f"Offline plan of stack '{doc['stack']}' ({doc['source']})", ""]
     resources = doc["resources"]
     if tree and resources:
@@ -78,7 +85,8 @@ def text(doc: dict[str, Any], tree: bool = True) -> str:
     if s:
         lines.append(
             f"{s['resources']} resources in {s['components']} components, "
-            f"{s['providers']} provider instance(s), {s['protected']} protected"
+            f"{s['providers']} provider plugin instance(s) ({s['providers'] - 1} explicit + the default for the management account), "
+            f"{s['protected']} protected"
         )
         width = max((len(t) for t in s["by_type"]), default=0)
         for t, n in s["by_type"].items():
@@ -91,6 +99,7 @@ def text(doc: dict[str, Any], tree: bool = True) -> str:
         )
     if access_report.summary_line(doc):
         lines.append(access_report.summary_line(doc))
+    lines += quotas.text_lines(doc)
     findings = doc.get("findings", [])
     lines.append("")
     if findings:
@@ -102,55 +111,21 @@ def text(doc: dict[str, Any], tree: bool = True) -> str:
     return "\n".join(lines)
 
 
-def mermaid(doc: dict[str, Any], highlight: set[str] | None = None) -> str:
-    """OUs, accounts and the policies attached to each target, as a Mermaid graph."""
-    highlight = highlight or set()
-    resources = doc["resources"]
-    by_id = {r["id"]: r for r in resources if r.get("id")}
-    node: dict[str, str] = {}
-    out = ["graph LR"]
+def mermaid(doc: dict[str, Any], marks: dict[str, str] | None = None, removed: list[dict[str, Any]] = ()) -> str:
+    """The organization as a Mermaid graph that scales (see blueprint.review.diagram)."""
+    from blueprint.review.diagram import org_diagram
 
-    def nid(key: str) -> str:
-        if key not in node:
-            node[key] = f"n{len(node)}"
-        return node[key]
-
-    root_key = "root"
-    out.append(f'  {nid(root_key)}(["Root"])')
-    for r in resources:
-        if r["type"] == "aws:organizations/organizationalUnit:OrganizationalUnit":
-            out.append(f'  {nid(r["urn"])}["OU {r["inputs"]["name"]}"]')
-    for r in resources:
-        if r["type"] == "aws:organizations/organizationalUnit:OrganizationalUnit":
-            parent = by_id.get(r["inputs"].get("parentId", ""))
-            src = nid(parent["urn"]) if parent else nid(root_key)
-            out.append(f"  {src} --> {nid(r['urn'])}")
-    for r in resources:
-        if r["type"] == checks.ACCOUNT:
-            parent = by_id.get(r["inputs"].get("parentId", ""))
-            out.append(f'  {nid(r["urn"])}("{r["inputs"]["name"]}")')
-            out.append(f"  {nid(parent['urn']) if parent else nid(root_key)} --> {nid(r['urn'])}")
-    for r in resources:
-        if r["type"] == checks.ATTACHMENT:
-            policy = by_id.get(r["inputs"].get("policyId", ""))
-            target = by_id.get(r["inputs"].get("targetId", ""))
-            if policy is None:
-                continue
-            pname = policy["inputs"].get("name", policy["name"])
-            out.append(f'  {nid(policy["urn"])}[["{pname}"]]')
-            out.append(f"  {nid(policy['urn'])} -.-> {nid(target['urn']) if target else nid(root_key)}")
-    out.append("  classDef policy fill:#fff5d6,stroke:#b58900")
-    policies = [nid(r["urn"]) for r in resources if r["type"] == checks.POLICY]
-    if policies:
-        out.append(f"  class {','.join(policies)} policy")
-    marked = [node[u] for u in highlight if u in node]
-    if marked:
-        out.append("  classDef changed fill:#ffd6d6,stroke:#d00,stroke-width:2px")
-        out.append(f"  class {','.join(marked)} changed")
-    return "\n".join(out)
+    return org_diagram(doc, marks, removed)
 
 
 def markdown(doc: dict[str, Any]) -> str:
+    """The PR view of one plan, deploy-time values as placeholders."""
+    from blueprint.review.symbolic import symbolizer
+
+    return symbolizer(doc)(_markdown(doc))
+
+
+def _markdown(doc: dict[str, Any]) -> str:
     s = doc.get("summary", {})
     findings = doc.get("findings", [])
     mandatory = sum(1 for f in findings if f["severity"] == "mandatory")
@@ -158,7 +133,8 @@ def markdown(doc: dict[str, Any]) -> str:
     if s:
         lines.append(
             f"**{s['resources']}** resources in **{s['components']}** components, "
-            f"**{s['providers']}** provider instance(s), **{s['protected']}** protected. "
+            f"**{s['providers']}** provider plugin instance(s) ({s['providers'] - 1} explicit + the management account's default), "
+            f"**{s['protected']}** protected. "
             f"Findings: **{mandatory}** mandatory, **{len(findings) - mandatory}** advisory."
         )
         lines += ["", "<details><summary>Resources by type</summary>", "", "| type | count |", "|---|---:|"]
@@ -174,6 +150,7 @@ def markdown(doc: dict[str, Any]) -> str:
             )
         lines.append("")
     lines += access_report.markdown(doc)
+    lines += quotas.markdown_lines(doc)
     lines += ["### Findings", ""]
     if findings:
         lines += ["| severity | rule | resource | message |", "|---|---|---|---|"]

@@ -49,8 +49,12 @@ def stack_file_config(path: Path) -> tuple[dict[str, str], list[str]]:
     return flat, secrets
 
 
-def run_program(stack: str, flat_config: dict[str, str], secret_keys: list[str], program) -> list[Registration]:
-    """Run ``program()`` as `pulumi up` would, against mocks; return every registration.
+def run_program(stack: str, flat_config: dict[str, str], secret_keys: list[str], program, preview: bool = False) -> list[Registration]:
+    """Run ``program()`` as `pulumi up` would (or `pulumi preview`), against mocks; return every registration.
+
+    With ``preview=True`` the mocks answer like a preview of a new stack: ids and computed
+    outputs (ARNs, account ids, key ids) are unknown, so the program meets the unknowns a
+    real first `pulumi preview` has.
 
     Each run gets a fresh event loop and fresh runtime settings, so runs in one process
     (tests, the benchmark) do not leak state into each other.
@@ -59,11 +63,11 @@ def run_program(stack: str, flat_config: dict[str, str], secret_keys: list[str],
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        pulumi_settings.reset_options(project=PROJECT, stack=stack, preview=False)
+        pulumi_settings.reset_options(project=PROJECT, stack=stack, preview=preview)
         pulumi.runtime.set_all_config(flat_config, secret_keys)
-        mocks = OfflineMocks(region=region)
+        mocks = OfflineMocks(region=region, preview=preview)
         monitor = RecordingMonitor(mocks)
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
         pulumi.runtime.test(program)()
         return monitor.registrations
     finally:

@@ -516,3 +516,38 @@ STACK_CASES: list[StackCase] = [
     S("org-policy-attachments-per-target", org_attachments(9, "SERVICE_CONTROL_POLICY"), False, id="scp-10"),
     S("org-policy-attachments-per-target", org_attachments(10, "TAG_POLICY"), False, id="tag-10-no-default"),
 ]
+
+
+# --- golden-AMI factory rules (blueprint/crossguard/rules_images.py) ---------------------------
+IB_DIST = "aws:imagebuilder/distributionConfiguration:DistributionConfiguration"
+IB_PIPE = "aws:imagebuilder/imagePipeline:ImagePipeline"
+IB_RECIPE = "aws:imagebuilder/imageRecipe:ImageRecipe"
+IB_INFRA = "aws:imagebuilder/infrastructureConfiguration:InfrastructureConfiguration"
+ORG_ARN = f"arn:aws:organizations::{ACCT}:organization/{ORG}"
+
+
+def ib_dist(**ami: Any) -> dict[str, Any]:
+    return {"distributions": [{"region": "eu-west-1", "amiDistributionConfiguration": {
+        "kmsKeyId": KEY_ARN, "launchPermission": {"organizationArns": [ORG_ARN]}, **ami}}]}
+
+
+def ib_recipe(**ebs: Any) -> dict[str, Any]:
+    return {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": True, "kmsKeyId": KEY_ARN, **ebs}}]}
+
+
+IMAGE_CASES: list[Case] = [
+    Case("imagebuilder-distribution-shares-not-copies", IB_DIST, ib_dist(), False, id="org-share"),
+    Case("imagebuilder-distribution-shares-not-copies", IB_DIST, ib_dist(targetAccountIds=[OTHER]), True, id="copies"),
+    Case("imagebuilder-distribution-shares-not-copies", IB_DIST, ib_dist(launchPermission={"userGroups": ["all"]}), True, id="public"),
+    Case("imagebuilder-pipeline-scans", IB_PIPE, {"imageScanningConfiguration": {"imageScanningEnabled": True}}, False, id="on"),
+    Case("imagebuilder-pipeline-scans", IB_PIPE, {"imageScanningConfiguration": {"imageScanningEnabled": False}}, True, id="off"),
+    Case("imagebuilder-pipeline-scans", IB_PIPE, {}, True, id="absent"),
+    Case("imagebuilder-recipe-ebs-customer-key", IB_RECIPE, ib_recipe(), False, id="cmk"),
+    Case("imagebuilder-recipe-ebs-customer-key", IB_RECIPE, ib_recipe(encrypted=False), True, id="unencrypted"),
+    Case("imagebuilder-recipe-ebs-customer-key", IB_RECIPE, ib_recipe(kmsKeyId="alias/aws/ebs"), True, id="aws-managed-key"),
+    Case("imagebuilder-recipe-ebs-customer-key", IB_RECIPE, {"blockDeviceMappings": []}, True, id="no-mappings"),
+    Case("imagebuilder-build-imdsv2", IB_INFRA, {"instanceMetadataOptions": {"httpTokens": "required"}}, False, id="required"),
+    Case("imagebuilder-build-imdsv2", IB_INFRA, {"instanceMetadataOptions": {"httpTokens": "optional"}}, True, id="optional"),
+    Case("imagebuilder-build-imdsv2", IB_INFRA, {}, True, id="default"),
+]
+RESOURCE_CASES.extend(IMAGE_CASES)
