@@ -35,7 +35,7 @@ def test_catalogue_names_encode_parameters_and_fit_the_account_limit():
     assert len(dep.CATALOGUE) == len(dep.BY_NAME) <= dep.CUSTOM_CONFIG_LIMIT // 2  # half the 50 left to the team
     assert "secure-org.LambdaCanary10Percent15Minutes" in dep.BY_NAME and "secure-org.ECSLinear10PercentEvery1Minute" in dep.BY_NAME
     for g in dep.CATALOGUE:
-        assert 1 <= g.percentage <= 99 and 1 <= g.interval
+        assert g.percentage in range(1, 100) and g.interval >= 1
         assert g.shift_minutes() <= dep.MAX_SHIFT_MINUTES[g.platform], g.name
         assert len(g.name) <= 100 and g.name.startswith(dep.PREFIX)
 
