@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from blueprint import packer, policies
-from blueprint.config import ENVIRONMENTS, ROOT, AccountSpec, StackConfig
+from blueprint.config import ENVIRONMENTS, StackConfig
 from blueprint.baseline.account_template import SCP_EXEMPT_ROLE_PATTERNS as BASELINE_ROLES
 from blueprint.policies import POLICY_DIR, Deferred
 
@@ -61,12 +61,6 @@ class TargetPolicies:
 
 def account_id(key: str) -> Deferred:
     return Deferred(f"account:{key}", ACCOUNT_ID_STANDIN)
-
-
-def accounts_under(cfg: StackConfig, target: str) -> list[AccountSpec]:
-    return [
-        a for a in cfg.accounts() if target == ROOT or a.ou == target or a.ou.startswith(target + "/")
-    ]
 
 
 def _role_arn(name: str) -> str:

@@ -46,15 +46,12 @@ class _Builder:
         self.by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in self.res:
             self.by_type[r["type"]].append(r)
-        self.default_region = self._default_region()
+        self.default_region = plan.get("home_region") or "us-east-1"
         self.provider_account = {}
         for p in self.by_type["pulumi:providers:aws"]:
             allowed = _list(p["inputs"].get("allowedAccountIds"))
             if allowed:
                 self.provider_account[p["urn"]] = allowed[0]
-
-    def _default_region(self) -> str:
-        return self.plan.get("home_region") or "us-east-1"
 
     def account_of(self, r: dict[str, Any], management: str) -> str:
         prov = r.get("provider") or ""
