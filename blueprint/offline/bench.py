@@ -59,7 +59,7 @@ def synthetic_stack(teams: int, path: Path) -> Path:
     ]
     # An organization this size has raised its account quota (AWS's default is 10).
     org = cfg[f"{PROJECT}:organization"]
-    org["quotas"] = {**(org.get("quotas") or {}), "organizations-accounts": max(1000, 3 * teams + 100)}
+    org["quotas"] = {**(org.get("quotas") or {}), "organizations-accounts": max(1000, 2 * (3 * teams + 10))}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 
