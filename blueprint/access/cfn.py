@@ -75,7 +75,9 @@ def arn_of(rtype: str, name: str, account: str, region: str, props: dict[str, An
     return None
 
 
-class _Resolver:
+class Resolver:
+    """Resolves intrinsic functions of one template for one account, region and parameter set."""
+
     def __init__(self, template: dict[str, Any], parameters: dict[str, Any], account: str, region: str, stack_name: str):
         self.t = template
         self.account, self.region = account, region
@@ -216,7 +218,7 @@ class _Resolver:
 def instantiate(template: dict[str, Any], parameters: dict[str, Any], account: str, region: str,
                 stack_name: str = "stack", types: frozenset[str] | None = None) -> list[Instantiated]:
     """The resources a stack of ``template`` creates in ``account``/``region`` (only ``types`` if given)."""
-    r = _Resolver(template, parameters, account, region, stack_name)
+    r = Resolver(template, parameters, account, region, stack_name)
     out = []
     for logical, res in (template.get("Resources") or {}).items():
         rtype = res["Type"]

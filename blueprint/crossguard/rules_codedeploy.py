@@ -51,12 +51,12 @@ class _Unresolvable(Exception):
 
 
 def _resolver(template: dict[str, Any], params: Mapping[str, Any]):
-    from blueprint.access.cfn import TemplateError, _Resolver
+    from blueprint.access.cfn import TemplateError, Resolver
 
     if any(is_unknown(v) or not isinstance(v, (str, int, float, list)) for v in params.values()):
         raise _Unresolvable
     try:
-        return _Resolver(template, {k: v for k, v in params.items()}, "000000000000", "us-east-1", "stack")
+        return Resolver(template, dict(params), "000000000000", "us-east-1", "stack")
     except TemplateError as exc:
         raise _Unresolvable from exc
 

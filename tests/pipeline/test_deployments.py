@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from blueprint.access.cfn import _Resolver
+from blueprint.access.cfn import Resolver
 from blueprint.pipeline import deploy_roles as dr
 from blueprint.pipeline import deployments as dep
 
@@ -26,7 +26,7 @@ SERVER = {**BASE, "ComputePlatform": "Server", "DeploymentConfigName": "secure-o
 
 def resolved(params: dict) -> dict[str, dict]:
     t = dr.template()
-    r = _Resolver(t, params, "333333333333", "eu-west-1", "s")
+    r = Resolver(t, params, "333333333333", "eu-west-1", "s")
     return {k: {"Type": v["Type"], "Properties": r.value(v.get("Properties") or {})}
             for k, v in t["Resources"].items() if "Condition" not in v or r.condition(v["Condition"])}
 
