@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from blueprint.baseline import ami_key_grant, patching
-from blueprint.baseline.events import patterns
+from blueprint.baseline.events import patterns, rule_state
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLER_PATH = REPO / "functions" / "account_baseline" / "handler.py"
@@ -425,7 +425,7 @@ def _forwarding(break_glass_roles: Sequence[str]) -> dict[str, Any]:
             "Properties": {
                 "Name": f"{PREFIX}-{key}",
                 "Description": description[:512],
-                "State": "ENABLED",
+                "State": rule_state(key),
                 "EventPattern": pattern,
                 "Targets": [{"Id": "security-alert-bus", "Arn": _ref("AlertEventBusArn"), "RoleArn": forwarder_arn}],
             },

@@ -11,6 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 API_CALL = "AWS API Call via CloudTrail"
+# A rule in state ENABLED never sees read-only CloudTrail management events; sts:AssumeRole is
+# one (readOnly: true), so the break-glass rule needs the state that takes them all.
+ALL_MANAGEMENT_EVENTS = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+READ_ONLY_EVENTS = frozenset({"break-glass-used"})
 
 
 def _api(source: str, names: list[str]) -> dict[str, Any]:
@@ -85,3 +89,8 @@ def patterns(break_glass_roles: list[str]) -> dict[str, tuple[str, dict[str, Any
     out = dict(CRITICAL_EVENTS)
     out["break-glass-used"] = (out["break-glass-used"][0], break_glass_pattern(break_glass_roles))
     return out
+
+
+def rule_state(key: str) -> str:
+    """The state a rule for this critical event needs to see its events at all."""
+    return ALL_MANAGEMENT_EVENTS if key in READ_ONLY_EVENTS else "ENABLED"

@@ -559,7 +559,9 @@ def test_one_forwarding_rule_per_critical_event(roles):
         rule = by_name[f"secure-org-{key}"]
         assert "Condition" not in rule  # rules are regional: every region forwards
         props = rule["Properties"]
-        assert props["EventPattern"] == pattern and props["State"] == "ENABLED"
+        # sts:AssumeRole is a read-only management event: only this state sees it.
+        state = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS" if key == "break-glass-used" else "ENABLED"
+        assert props["EventPattern"] == pattern and props["State"] == state
         assert "EventBusName" not in props  # the default bus
         (target,) = props["Targets"]
         assert target["Arn"] == {"Ref": "AlertEventBusArn"}
