@@ -15,10 +15,11 @@ import pulumi_aws as aws
 from blueprint.config import ImageFactory as ImageFactoryConfig
 from blueprint.iam import deny_insecure_transport, policy_json, service_trust
 from blueprint.images import documents, naming
-from components.image_factory_gate import AmiGate, AmiGateArgs
+from components.image_factory_gate import AmiGate, AmiGateArgs, gate_log_group
 from components.image_factory_image import GoldenImagePipeline, GoldenImagePipelineArgs
 from components.image_factory_network import BuildNetwork, BuildNetworkArgs
 from components.kms import customer_key
+from components.retention import org_data
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 
 
@@ -37,7 +38,7 @@ class ImageFactoryArgs:
 
 
 def _topic(name: str, topic_name: str, region: str, key: Any, publishers: list[dict], opts: pulumi.ResourceOptions) -> aws.sns.Topic:
-    topic = aws.sns.Topic(name, name=topic_name, region=region, kms_master_key_id=key, opts=opts)
+    topic = aws.sns.Topic(name, name=topic_name, region=region, kms_master_key_id=key, opts=org_data(opts))
     aws.sns.TopicPolicy(f"{name}-policy", arn=topic.arn, region=region, opts=opts,
                         policy=policy_json(*[{**p, "Resource": topic.arn} for p in publishers],
                                            deny_insecure_transport(topic.arn, action="sns:Publish")))
@@ -54,13 +55,17 @@ class ImageFactory(pulumi.ComponentResource):
         flow_logs = {"Sid": "FlowLogsEncrypt", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
                      "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": "*",
                      "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}
+        # CloudWatch Logs encrypts the gate's log group under the home key, for that log group only.
+        gate_logs = {"Sid": "LogsEncryptGateLogs", "Effect": "Allow", "Principal": {"Service": f"logs.{home}.amazonaws.com"},
+                     "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"], "Resource": "*",
+                     "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": c("arn:aws:logs:", home, ":", acct, ":log-group:", gate_log_group())}}}
         self.keys = {
             r: customer_key(f"{name}-key-{r}", region=r, description=f"Golden AMI snapshots ({r}), usable by the organization",
-                            admin_account=acct, statements=[*documents.key_statements(args.org_id, acct), flow_logs],
+                            admin_account=acct, statements=[*documents.key_statements(args.org_id, acct), flow_logs, *([gate_logs] if r == home else [])],
                             tags=tags, opts=child)
             for r in regions
         }
-        key_arns = {r: k.arn for r, k in self.keys.items()}
+        key_arns: dict[str, pulumi.Input[str]] = {r: k.arn for r, k in self.keys.items()}
         self.logs = SecureBucket(
             f"{name}-logs",
             SecureBucketArgs(
@@ -110,7 +115,7 @@ class ImageFactory(pulumi.ComponentResource):
         self.gate = AmiGate(f"{name}-gate", AmiGateArgs(
             images=list(cfg.images), region=home, factory_account_id=acct, key_arns=list(key_arns.values()),
             gate_topic_arn=self.gate_topic.arn, alert_topic_arn=self.alert_topic.arn, share_arn=self.share.arn,
-            log_retention_days=args.log_retention_days, tags=tags), child)
+            log_retention_days=args.log_retention_days, log_key_arn=key_arns[home], tags=tags), child)
         self.images = {
             img.name: GoldenImagePipeline(f"{name}-{img.name}", GoldenImagePipelineArgs(
                 image=img, home_region=home, org_arn=args.org_arn, key_arns=key_arns, instance_profile=self.instance_profile.name,

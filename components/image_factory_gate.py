@@ -19,10 +19,15 @@ import pulumi_aws as aws
 from blueprint.config import GoldenImage
 from blueprint.iam import policy_json, service_trust
 from blueprint.images import naming
+from components.retention import org_data
 
 REPO = Path(__file__).resolve().parents[1]
 GATE_SOURCE = REPO / "functions" / "ami_gate"
 GATE_TIMEOUT = 300
+
+
+def gate_log_group() -> str:
+    return f"/aws/lambda/{naming.GATE_NAME}"
 
 
 def gate_code() -> pulumi.AssetArchive:
@@ -52,6 +57,7 @@ class AmiGateArgs:
     alert_topic_arn: pulumi.Input[str]
     share_arn: pulumi.Input[str]
     log_retention_days: int
+    log_key_arn: pulumi.Input[str]  # the home AMI key, whose policy lets CloudWatch Logs use it for this log group
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -61,7 +67,7 @@ class AmiGate(pulumi.ComponentResource):
         region, acct, tags = args.region, args.factory_account_id, args.tags
         child = pulumi.ResourceOptions(parent=self)
         fn = naming.GATE_NAME
-        log_group = f"/aws/lambda/{fn}"
+        log_group = gate_log_group()
         self.role = aws.iam.Role(
             f"{name}-role", name=fn, description="Golden-AMI scan gate",
             assume_role_policy=service_trust("lambda.amazonaws.com", {"StringEquals": {"aws:SourceAccount": acct}}),
@@ -71,7 +77,7 @@ class AmiGate(pulumi.ComponentResource):
         images = c("arn:aws:imagebuilder:*:", acct, ":image/*")
         params = c("arn:aws:ssm:*:", acct, ":parameter", naming.PARAMETER_ROOT, "/*")
         self.log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=log_group, region=region, retention_in_days=args.log_retention_days,
-                                                 tags=tags, opts=child)
+                                                 kms_key_id=args.log_key_arn, tags=tags, opts=org_data(child))
         self.policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=self.role.name,

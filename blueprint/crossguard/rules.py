@@ -302,7 +302,7 @@ def _template_boundaries(res: Mapping[str, Mapping[str, Any]]) -> set[str]:
         if isinstance(pb, Mapping) and "Ref" in pb:
             refs.add(str(pb["Ref"]))
         elif pb is not None and _policy_name(pb):
-            names.add(_policy_name(pb))
+            names.add(_policy_name(pb) or "")
         for arn in d.as_list(p.get("ManagedPolicyArns")):
             if isinstance(arn, Mapping) and "Ref" in arn:
                 attached.add(str(arn["Ref"]))
@@ -359,7 +359,7 @@ def _template_units(body: Any) -> list[IamUnit]:
         names = [n for u in attached if u for n in u.role_names]
         only_roles = all(u is not None for u in attached) and not p.get("Users") and not p.get("Groups") and bool(attached)
         tags = {}
-        if attached and all(u is not None for u in attached) and all(u.tags.get("break-glass", "").lower() == "true" for u in attached):
+        if attached and all(u is not None and u.tags.get("break-glass", "").lower() == "true" for u in attached):
             tags = {"break-glass": "true"}
         units.append(IamUnit(label=f"template {'permissions boundary' if logical in boundaries else 'policy'} {logical}",
                              role_names=names, tags=tags, only_roles=only_roles, boundary=logical in boundaries,
@@ -1539,3 +1539,4 @@ def stack_rules() -> list[Rule]:
 
 from blueprint.crossguard import rules_codedeploy  # noqa: E402,F401  (registers its rules)
 from blueprint.crossguard import rules_images  # noqa: E402,F401  (registers its rules)
+from blueprint.crossguard import rules_compute, rules_logs, rules_org  # noqa: E402,F401  (register their rules)

@@ -63,7 +63,7 @@ def stack_args(resources) -> StackValidationArgs:
     def outputs(r):
         return {**copy.deepcopy(dict(r.props)), **({"id": r.id} if r.id else {})}
 
-    prs = {r.urn: PolicyResource(r.type, unknown_checking_proxy(outputs(r)), r.urn, r.name, opts(r.protect), None, None, [], {})
+    prs = {r.urn: PolicyResource(r.type, unknown_checking_proxy(outputs(r)), r.urn, r.name, opts(r.protect), provider(r.account_id), None, [], {})
            for r in resources}
     for r in resources:
         prs[r.urn].property_dependencies = {k: [prs[u] for u in v if u in prs] for k, v in r.property_dependencies.items()}
