@@ -2,7 +2,10 @@
 
 A stack file (``Pulumi.<stack>.yaml``) holds one organization. Every key under the
 project namespace is validated here, *before* any resource is registered, and all
-problems are reported together, each naming the file and key path.
+problems are reported together, each naming the file and key path. Validation is strict:
+no value is converted (``true`` is not 1, ``"5"`` is not 5), keys outside the known
+namespaces are errors (config_namespaces), and names derived from config are held to
+AWS's limits (limits).
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -26,9 +30,12 @@ from pydantic import (
     model_validator,
 )
 
+from blueprint import config_namespaces, limits
+from blueprint.config_errors import ConfigError, close_match, describe, fmt_path, inner_model
+from blueprint.config_namespaces import PROJECT
+from blueprint.config_values import IsoDate, ServicePrincipal, exact_int
 from blueprint.pipeline_config import Pipeline
 
-PROJECT = "secure-org"
 ENVIRONMENTS = ("dev", "test", "prod")
 ROOT = "Root"
 MAX_OU_DEPTH = 5  # AWS Organizations nests OUs at most five levels deep.
@@ -66,7 +73,11 @@ ROLE_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors: a typo must never pass silently."""
+    """Unknown keys are errors: a typo must never pass silently.
+
+    Types are strict too, but per validation (``parse`` validates with ``strict=True``), so
+    the pipeline's models are held to it as well and code may still build models directly.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -137,7 +148,7 @@ class OrganizationConfig(Strict):
         examples=["aws+{account}@example.com"],
     )
     org_access_role: RoleName = "OrganizationAccountAccessRole"
-    service_access_principals: list[str] = Field(default_factory=lambda: list(DEFAULT_SERVICE_PRINCIPALS))
+    service_access_principals: list[ServicePrincipal] = Field(default_factory=lambda: list(DEFAULT_SERVICE_PRINCIPALS))
     environment_ous: dict[Environment, OuPath] = Field(
         default_factory=lambda: {"dev": "Workloads/Dev", "test": "Workloads/Test", "prod": "Workloads/Prod"},
         description="Which OU each team environment's account is placed in",
@@ -155,6 +166,14 @@ class OrganizationConfig(Strict):
         if "{account}" not in value:
             raise ValueError("must contain '{account}' so every account gets its own email")
         _email(value.replace("{account}", "x"))
+        return value
+
+    @field_validator("service_access_principals")
+    @classmethod
+    def _unique_principals(cls, value: list[str]) -> list[str]:
+        dupes = sorted({p for p in value if value.count(p) > 1})
+        if dupes:
+            raise ValueError(f"lists {', '.join(dupes)} more than once")
         return value
 
     @model_validator(mode="after")
@@ -197,13 +216,25 @@ class Team(Strict):
         default_factory=dict, description="Per-environment overrides of organization.account_email"
     )
     previous_names: list[Name] = Field(
-        default_factory=list, description="Earlier team names, so a rename keeps the same accounts"
+        default_factory=list,
+        description="Earlier team names, oldest first: the first is the team's identity (every resource name and account key), "
+        "so a rename keeps every account and resource and changes only tags and descriptions",
     )
     decommission: list[Environment] = Field(
         default_factory=list,
         description="Environments whose account is being closed on purpose (see README)",
     )
     pipeline: Pipeline | None = Field(default=None, description="The team's delivery pipeline in the tooling account")
+
+    @property
+    def key(self) -> str:
+        """The team's identity: its first name. Resource names and account keys derive from it, never from ``name``."""
+        return self.previous_names[0] if self.previous_names else self.name
+
+    @property
+    def names(self) -> list[str]:
+        """Every name the team has had, current first (the values its ``team`` tag may take)."""
+        return list(dict.fromkeys([self.name, *reversed(self.previous_names)]))
 
     @field_validator("name", "previous_names")
     @classmethod
@@ -244,7 +275,10 @@ class LogArchive(Strict):
     object_lock_days: int = Field(default=365, ge=1, le=36500)
     transition_to_glacier_days: int = Field(default=90, ge=30)
     expire_days: int = Field(default=2555, ge=1, description="Delete log objects after this many days (7 years by default)")
-    cloudwatch_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = 365
+    cloudwatch_retention_days: Annotated[
+        Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653],
+        BeforeValidator(exact_int),
+    ] = 365
 
     @model_validator(mode="after")
     def _ordering(self) -> "LogArchive":
@@ -406,7 +440,7 @@ class PolicyExemption(Strict):
     rule: Annotated[str, Field(min_length=3, description="Rule name, e.g. 's3-bucket-sse-kms'")]
     resource: Annotated[str, Field(min_length=1, description="Resource name or fnmatch pattern, e.g. 'org-baseline-*'")]
     reason: Annotated[str, Field(min_length=15, description="Why this is acceptable; shown to reviewers")]
-    expires: date
+    expires: IsoDate
 
 
 # Formats are checked in _cross_check, so that every problem is reported at once, in words.
@@ -471,14 +505,17 @@ class StackConfig(Strict):
                 closing = env in team.decommission
                 specs.append(
                     AccountSpec(
-                        key=name,
+                        # The key follows the team's identity, so a rename keeps the account.
+                        key=f"{team.key}-{env}",
                         name=name,
                         email=email,
                         ou=org.suspended_ou if closing else org.environment_ous[env],
                         role="workload",
-                        team=team.name,
+                        team=team.key,
+                        team_name=team.name,
                         environment=env,
-                        aliases=tuple(f"{old}-{env}" for old in team.previous_names),
+                        # Keys under the team's other names (a rename applied before keys followed the identity).
+                        aliases=tuple(f"{n}-{env}" for n in team.names if n != team.key),
                         decommission=closing,
                     )
                 )
@@ -493,7 +530,8 @@ class AccountSpec(BaseModel):
     email: str
     ou: str
     role: str
-    team: str | None = None
+    team: str | None = None  # the team's identity (Team.key), which names its resources
+    team_name: str | None = None  # the team's current name, for tags and descriptions
     environment: str | None = None
     aliases: tuple[str, ...] = ()
     decommission: bool = False
@@ -503,101 +541,39 @@ class AccountSpec(BaseModel):
 # Loading and error reporting
 # ---------------------------------------------------------------------------
 
-class ConfigError(Exception):
-    """All problems found in one stack file; ``str()`` lists one per line."""
-
-    def __init__(self, source: str, problems: list[tuple[str, str]]):
-        self.source = source
-        self.problems = problems
-        super().__init__("\n".join(self.lines()))
-
-    def lines(self) -> list[str]:
-        return [f"{self.source}: {path}: {msg}" if path else f"{self.source}: {msg}" for path, msg in self.problems]
+# ConfigError and the wording of pydantic's errors live in config_errors.
 
 
-def _fmt_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _fmt_error(err: dict[str, Any], model: type[BaseModel] | None) -> tuple[tuple[Any, ...], str]:
-    loc = tuple(err["loc"])
-    kind = err["type"]
-    msg = err["msg"]
-    if kind == "extra_forbidden":
-        key = loc[-1]
-        allowed = _allowed_keys(model, loc[:-1]) if model else []
-        close = difflib.get_close_matches(str(key), allowed, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return loc, f"unknown key {key!r}{hint}"
-    if kind == "value_error":
-        msg = msg.removeprefix("Value error, ")
-    elif kind == "missing":
-        return loc, "is required"
-    elif kind == "string_pattern_mismatch":
-        msg = f"{err['input']!r} does not match {err['ctx']['pattern']}"
-    # dict keys are validated under a synthetic "[key]" segment; keep the path readable.
-    loc = tuple(p for p in loc if p != "[key]")
-    return loc, msg
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Walk the model along ``loc`` to list the keys valid at that position."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
-            continue
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return []
-        current = _inner_model(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
-
-
-def _inner_model(annotation: Any) -> Any:
-    from typing import get_args
-
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
+@lru_cache(maxsize=None)
+def _adapter(adapter_type: Any) -> TypeAdapter:
+    return TypeAdapter(adapter_type)
 
 
 def _section_errors(name: str, raw: Any, adapter_type: Any) -> tuple[Any, list[tuple[str, str]]]:
     try:
-        return TypeAdapter(adapter_type).validate_python(raw), []
+        # strict: a value of the wrong type is an error, never converted (true is not 1).
+        return _adapter(adapter_type).validate_python(raw, strict=True), []
     except ValidationError as exc:
-        model = adapter_type if isinstance(adapter_type, type) else _inner_model(adapter_type)
+        model = adapter_type if isinstance(adapter_type, type) else inner_model(adapter_type)
         problems = []
         for err in exc.errors():
-            loc, msg = _fmt_error(err, model)
-            problems.append((_fmt_path((name, *loc)), msg))
+            loc, msg = describe(dict(err), model)
+            problems.append((fmt_path((name, *loc)), msg))
         return None, problems
 
 
-def parse(raw: dict[str, Any], source: str) -> StackConfig:
+def parse(raw: dict[str, Any], source: str, problems: list[tuple[str, str]] | None = None) -> StackConfig:
     """Validate the project's config keys (namespace already stripped) and cross-check them.
 
     Sections and list items are validated independently so that one broken team
     does not hide the errors of the next; cross-checks run over whatever parsed.
+    ``problems`` found before (e.g. in other namespaces) are reported with these.
     """
-    problems: list[tuple[str, str]] = []
+    problems = list(problems or [])
     sections = {k: f for k, f in StackConfig.model_fields.items()}
     for key in raw:
         if key not in sections:
-            close = difflib.get_close_matches(key, list(sections), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append((f"{PROJECT}:{key}", f"unknown key{hint}"))
+            problems.append((f"{PROJECT}:{key}", f"unknown key{close_match(key, sections)}"))
 
     parsed: dict[str, Any] = {}
     for key, field in sections.items():
@@ -710,7 +686,8 @@ def _cross_check(p: dict[str, Any]) -> list[tuple[str, str]]:
         for key, acct_id in existing.accounts.items():
             check_id("account", acct_id, f"existing.accounts.{key}")
         keys = {"log_archive", "security", "tooling", "image_factory"}
-        keys |= {f"{t.name}-{env}" for t in p.get("teams") or [] if t is not None for env in t.environments}
+        # An account is adopted under its key (the team's first name) or any later name of the team.
+        keys |= {f"{n}-{env}" for t in p.get("teams") or [] if t is not None for n in t.names for env in t.environments}
         for key in existing.accounts:
             if key not in keys:
                 close = difflib.get_close_matches(key, sorted(keys), n=1)
@@ -735,14 +712,21 @@ def _cross_check(p: dict[str, Any]) -> list[tuple[str, str]]:
             acct = getattr(shared, role)
             claim(seen_names, acct.name, f"shared_accounts.{role}.name", "account name")
             if acct.email or org is not None:
-                email = acct.email or org.account_email.replace("{account}", acct.name).lower()
+                email = acct.email or org.account_email.replace("{account}", acct.name).lower()  # pyright: ignore[reportOptionalMemberAccess] (org is set when email is not)
                 claim(seen_emails, email, f"shared_accounts.{role}", "account email")
+                problems.extend(limits.account_problems(acct.name, email, f"shared_accounts.{role}", not acct.email, None))
     for i, team in enumerate(teams):
         if team is None:
             continue
-        if team.name in seen_teams:
-            problems.append((f"teams[{i}].name", f"duplicate team {team.name!r} (already teams[{seen_teams[team.name]}])"))
-        seen_teams.setdefault(team.name, i)
+        # Every name a team has had stays its own: resource names derive from the first one, so a
+        # new team may not take an old name of another (their accounts and roles would collide).
+        for n in team.names:
+            if n in seen_teams and seen_teams[n] != i:
+                where = "name" if n == team.name else "previous_names"
+                other = teams[seen_teams[n]]
+                why = "" if other.name == n else "; a team keeps every name it has had, so pick another"
+                problems.append((f"teams[{i}].{where}", f"duplicate team {n!r} (already {'a name of ' if why else ''}teams[{seen_teams[n]}]{why})"))
+            seen_teams.setdefault(n, i)
         if team.pipeline is not None and not {"test", "prod"} <= set(team.environments):
             problems.append((f"teams[{i}].pipeline", "a pipeline deploys to staging (test) and prod: add both environments"))
         for env in team.decommission + list(team.account_emails):
@@ -754,6 +738,12 @@ def _cross_check(p: dict[str, Any]) -> list[tuple[str, str]]:
             if org is not None:
                 email = team.account_emails.get(env) or org.account_email.replace("{account}", name).lower()
                 claim(seen_emails, email, f"teams[{i}].environments[{j}]", "account email")
+                own = env in team.account_emails
+                problems.extend(limits.account_problems(name, email, f"teams[{i}].account_emails.{env}" if own else f"teams[{i}].environments[{j}]",
+                                                        not own, team.name))
+    # Names AWS derives from team and image names (roles, permission sets, buckets...).
+    problems.extend(limits.team_problems(teams))
+    problems.extend(limits.image_problems(factory))
     return problems
 
 
@@ -797,6 +787,7 @@ def _image_factory_checks(factory: "ImageFactory", org: "OrganizationConfig | No
 def namespace_values(flat: dict[str, Any], source: str) -> dict[str, Any]:
     """Strip ``secure-org:`` from keys and decode JSON-encoded objects as Pulumi passes them."""
     out: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
     for key, value in flat.items():
         ns, _, name = key.partition(":")
         if ns != PROJECT:
@@ -805,20 +796,37 @@ def namespace_values(flat: dict[str, Any], source: str) -> dict[str, Any]:
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
-                raise ConfigError(source, [(name, f"is not valid JSON: {exc}")]) from exc
+                problems.append((name, f"is not valid JSON: {exc}"))
+                continue
         out[name] = value
+    if problems:
+        raise ConfigError(source, problems)
     return out
 
 
+def load_flat(flat: dict[str, Any], source: str) -> StackConfig:
+    """Validate a whole flat config (``namespace:key`` -> value): namespaces, then the project's keys."""
+    problems = config_namespaces.check(flat, list(StackConfig.model_fields))
+    try:
+        raw = namespace_values(flat, source)
+    except ConfigError as exc:
+        raise ConfigError(source, problems + exc.problems) from None
+    # The management provider deploys in aws:region, and StackSets are managed there; the access
+    # and quota models take that to be the home region, so the two must agree.
+    region, org = flat.get("aws:region"), raw.get("organization")
+    home = org.get("home_region") if isinstance(org, dict) else None
+    if isinstance(region, str) and region in AWS_REGIONS and isinstance(home, str) and region != home:
+        problems.append(("aws:region", f"is {region!r} but organization.home_region is {home!r}: the management account's "
+                         "provider (and every StackSet it manages) works in aws:region, so set both to the same region"))
+    return parse(raw, source, problems)
+
+
 def load_file(path: str | Path) -> StackConfig:
-    import yaml
+    """A stack file read as Pulumi reads it (config_yaml), then validated."""
+    from blueprint.config_yaml import stack_config
 
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(path.name, [("", f"is not valid YAML: {exc}")]) from exc
-    return parse(namespace_values(doc.get("config") or {}, path.name), path.name)
+    return load_flat(stack_config(path), path.name)
 
 
 def load_runtime() -> StackConfig:
@@ -828,7 +836,7 @@ def load_runtime() -> StackConfig:
 
     flat = {**rc.get_config_env(), **rc.CONFIG.get()}
     source = f"Pulumi.{pulumi.get_stack()}.yaml"
-    return parse(namespace_values(flat, source), source)
+    return load_flat(flat, source)
 
 
 def json_schema() -> dict[str, Any]:
@@ -843,14 +851,17 @@ def json_schema() -> dict[str, Any]:
         "properties": {
             "config": {
                 "type": "object",
-                "properties": {**props, "aws:region": {"type": "string"}},
+                # The AWS provider's and Pulumi's own keys are listed, so a typo is flagged there too.
+                "properties": {**props, **{k: {} for k in sorted(config_namespaces.known_keys())},
+                               "aws:region": {"type": "string", "enum": sorted(AWS_REGIONS)}},
                 "required": [f"{PROJECT}:{k}" for k in inner.get("required", [])],
-                "patternProperties": {"^(?!secure-org:)[A-Za-z0-9_-]+:.+$": {}},
                 "additionalProperties": False,
             },
             "secretsprovider": {"type": "string"},
             "encryptedkey": {"type": "string"},
+            "encryptionsalt": {"type": "string"},
             "environment": {},
         },
+        "additionalProperties": False,
         "$defs": defs,
     }

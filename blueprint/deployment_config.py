@@ -8,12 +8,15 @@ say what is allowed, never a regular expression.
 
 from __future__ import annotations
 
+# pyright: reportOptionalMemberAccess=false, reportOptionalSubscript=false, reportArgumentType=false
+# (pydantic models: the validators guarantee what these rules cannot see; no pulumi calls here)
+
 import re
-from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from blueprint.config_values import IsoDate
 from blueprint.pipeline import deployments as dep
 
 LISTENER = re.compile(r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener/(app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16})/[0-9a-f]{16}$")
@@ -58,7 +61,7 @@ class AllAtOnceExemption(_Strict):
     """Why production may deploy all at once, until when (CrossGuard reports it once expired)."""
 
     reason: Annotated[str, Field(min_length=15, max_length=200)]
-    expires: date
+    expires: IsoDate  # text in a stack file (YAML 1.2, JSON from the engine): parsed, with a reason if wrong
 
     def tag(self) -> str:
         return f"{self.expires.isoformat()} {TAG_SAFE.sub(' ', self.reason)}"[:256]

@@ -24,8 +24,10 @@ def stack_raw(stack: str) -> dict:
     return copy.deepcopy({k.split(":", 1)[1]: v for k, v in doc.items() if k.startswith(f"{PROJECT}:")})
 
 
-def write_stack(path: Path, raw: dict, region: str = "us-east-1") -> Path:
-    """Write a stack file from namespace-stripped config, as a user would."""
+def write_stack(path: Path, raw: dict, region: str | None = None) -> Path:
+    """Write a stack file from namespace-stripped config, as a user would (aws:region defaults to the home region)."""
+    org = raw.get("organization")
+    region = region or (org.get("home_region") if isinstance(org, dict) else None) or "us-east-1"
     doc = {"config": {"aws:region": region, **{f"{PROJECT}:{k}": v for k, v in raw.items()}}}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
@@ -42,12 +44,14 @@ def plan_of(stack: str) -> tuple[int, dict]:
     return _PLANS[stack]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into group names
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`make test` runs ``-n auto --dist loadgroup``), keep each module whose
     tests share a module- or class-scoped fixture on one worker, so that fixture (a checkov scan,
     a git repository, a policy-pack server) is built once, as in a serial run. Other tests spread
     freely. Only marks are added: the collection and its order are unchanged."""
-    if not getattr(config.option, "numprocesses", None):
+    # Workers see numprocesses=None (xdist resets it); loadgroup is what they are told.
+    if not getattr(config.option, "loadgroup", False):
         return
     for item in items:
         infos = getattr(item, "_fixtureinfo", None)

@@ -188,12 +188,12 @@ def test_accounts_are_team_by_environment_in_their_ou():
     assert {a.role for a in cfg.accounts()} == {"log_archive", "security", "tooling", "image_factory", "workload"}
 
 
-def test_malformed_yaml_is_a_config_error(tmp_path):
+def test_malformed_yaml_is_a_config_error_with_line_and_column(tmp_path):
     bad = tmp_path / "Pulumi.bad.yaml"
     bad.write_text("config:\n  secure-org:teams: [\n")
     with pytest.raises(ConfigError) as exc:
         load_file(bad)
-    assert exc.value.lines()[0].startswith("Pulumi.bad.yaml: is not valid YAML")
+    assert exc.value.lines()[0].startswith("Pulumi.bad.yaml: line 3, column 1: is not valid YAML: ")
 
 
 def test_committed_schema_is_current():
@@ -219,3 +219,26 @@ def test_schema_rejects_typo_and_bad_environment():
     doc["config"]["secure-org:teams"][0]["environments"] = ["staging"]
     with pytest.raises(jsonschema.ValidationError, match="staging"):
         jsonschema.validate(doc, json_schema())
+
+
+def test_a_new_team_may_not_take_a_renamed_teams_old_name():
+    # payments renamed to pay keeps "payments" as its identity; a new "payments" would collide.
+    raw = stack_raw("prod")
+    first = raw["teams"][0]
+    old = first["name"]
+    first["name"], first["previous_names"] = "pay", [old]
+    raw["teams"].append({**raw["teams"][1], "name": old, "owner_email": "new@acme.example", "pipeline": None})
+    raw["teams"][-1].pop("pipeline")
+    found = [e for e in errors(raw) if "duplicate team" in e]
+    assert found == [f"Pulumi.prod.yaml: teams[{len(raw['teams']) - 1}].name: duplicate team {old!r} (already a name of teams[0]; "
+                     "a team keeps every name it has had, so pick another)"]
+
+
+def test_existing_accounts_may_name_a_renamed_team_by_either_name():
+    raw = stack_raw("prod")
+    first = raw["teams"][0]
+    old, env = first["name"], first["environments"][0]
+    first["name"], first["previous_names"] = "pay", [old]
+    for key in (f"{old}-{env}", f"pay-{env}"):
+        raw["existing"] = {"accounts": {key: "123456789012"}}
+        assert parse(raw, "Pulumi.prod.yaml").existing.accounts == {key: "123456789012"}

@@ -111,7 +111,8 @@ def test_pr_plans_diffs_scans_and_keeps_one_comment():
 
     script = "\n".join(str(s.get("run", "")) for s in steps(review))
     # Each stack is planned once; the diff and checkov reuse those plans, the base plans are cached.
-    assert "make plan-all" in script
+    # By the module itself: its exit code tells a finding (1) from a config error (2); make's is always 2.
+    assert 'venv/bin/python -m blueprint.offline.plan --stack "${stack}"' in script and "for stack in dev prod" in script
     diff_step = next(s for s in steps(review) if "blueprint.offline.diff" in str(s.get("run", "")))
     assert '--head-plan "build/plan-${stack}.json"' in diff_step["run"] and "--save-base build/base" in diff_step["run"]
     assert 'origin/${BASE_REF}' in diff_step["run"] and diff_step["env"]["BASE_REF"] == "${{ github.base_ref }}"
@@ -126,9 +127,12 @@ def test_pr_plans_diffs_scans_and_keeps_one_comment():
     assert MARKER in js and "updateComment" in js and "createComment" in js and "listComments" in js
     assert "build/comment.md" in js
     assert "always()" in comment["if"] and "head.repo.full_name == github.repository" in comment["if"]
-    # The diff informs; the plan and checkov gate (after the comment is posted).
+    # The diff informs, but its configuration errors (exit 2) gate with the plan and checkov (after
+    # the comment is posted); checkov still runs when the diff fails.
     gate = steps(review)[-1]
     assert gate["if"] == "always()" and "PLAN_EXIT" in gate["run"] and "CHECKOV_EXIT" in gate["run"]
+    assert 'test "${DIFF_EXIT}" != 2' in gate["run"] and gate["env"]["DIFF_EXIT"] == "${{ steps.diff.outputs.exit }}"
+    assert "set +e" in diff_step["run"] and 'echo "exit=${code}"' in diff_step["run"]
     assert doc["jobs"]["test"]["steps"][-1]["run"] == "make test"
 
 

@@ -54,7 +54,7 @@ def render(decision: Decision, principal: str, action: str, resource: str) -> st
 def main(argv: list[str] | None = None) -> int:
     from blueprint.offline.plan import EXIT_CONFIG, plan_stack
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--stack", default="dev")
     ap.add_argument("--file", type=Path, help="stack file (default Pulumi.<stack>.yaml)")
     ap.add_argument("--plan", type=Path, help="a written plan document (build/plan-<stack>.json) instead of planning again")
@@ -65,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     if args.plan:
-        code, doc = 0, json.loads(args.plan.read_text())
+        try:
+            code, doc = 0, json.loads(args.plan.read_text())
+        except (OSError, ValueError) as exc:
+            print(f"explain: cannot read plan {args.plan}: {exc} (write it with `make plan`)", file=sys.stderr)
+            return 2
     else:
         code, doc = plan_stack(args.stack, args.file)
     if code == EXIT_CONFIG or not doc.get("resources"):

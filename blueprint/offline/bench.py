@@ -19,7 +19,8 @@ import pulumi
 import yaml
 
 from blueprint.access import check as access
-from blueprint.config import PROJECT
+from blueprint.config import PROJECT, ConfigError
+from blueprint.config_yaml import read_stack_file
 from blueprint.offline import plan as plan_mod
 from blueprint.offline.runtime import run_program, stack_file_config
 
@@ -43,7 +44,7 @@ def _pipeline(i: int) -> dict:
 
 def synthetic_stack(teams: int, path: Path) -> Path:
     """The prod stack with its teams replaced by ``teams`` generated ones (30% with a pipeline)."""
-    doc = yaml.safe_load((REPO / "Pulumi.prod.yaml").read_text())
+    doc = read_stack_file(REPO / "Pulumi.prod.yaml")  # as Pulumi reads it; a broken file is a ConfigError
     cfg = doc["config"]
     cfg[f"{PROJECT}:teams"] = [
         {
@@ -86,7 +87,7 @@ def _one_run(teams: int, path: str) -> dict:
     code, doc = plan_mod.plan_stack(f"bench{teams}", Path(path))
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     if code != 0:
-        bad = [f["message"] for f in doc.get("findings", []) if f["severity"] == "mandatory"] or doc.get("config_errors")
+        bad = [f["message"] for f in doc.get("findings", []) if f["severity"] == "mandatory"] or doc.get("config_errors") or []
         return {"error": f"{teams}-team org does not plan cleanly: {bad[:5]}"}
     start = time.perf_counter()
     access.run(doc)  # the access check alone (it is part of the plan): what every flow costs
@@ -140,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.teams:
-            rows.append(measure(n, args.repeat, Path(tmp)))
+            try:
+                rows.append(measure(n, args.repeat, Path(tmp)))
+            except ConfigError as exc:
+                print("\n".join(["bench: the prod stack file is rejected:", *exc.lines()]), file=sys.stderr)
+                return 2
             print(f"  measured {n} teams", file=sys.stderr)
     header = (f"{'teams':>5} {'accts':>5} {'resources':>9} {'prov':>4} {'wall s':>7} {'cpu s':>7} {'peak MB':>7} "
               f"{'program':>7} {'floor':>6} {'ratio':>5} {'flows':>6} {'+flows':>6} {'Root SCP':>9} {'quota':>5} {'spread':>6}")

@@ -6,7 +6,9 @@ Runs the real program under the Pulumi mock runtime with ``Pulumi.<stack>.yaml``
 records every registered resource, checks it, prints a tree, and writes
 ``build/plan-<stack>.json`` and ``build/plan-<stack>.md``.
 
-Exit codes: 0 clean, 1 mandatory finding, 2 configuration error.
+Exit codes: 0 clean, 1 mandatory finding, 2 configuration error (a missing or malformed
+stack file included), 3 internal error (a bug: the traceback is printed). CI relies on them,
+so it calls this module, not `make plan`: make exits 2 whatever its recipe returned.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from blueprint import guardrails
-from blueprint.config import ConfigError, StackConfig, namespace_values, parse
+from blueprint.config import ConfigError, StackConfig, load_flat
 from blueprint.crossguard import engine as crossguard
 from blueprint.access import check as access
 from blueprint.offline import checks, quotas, report
@@ -28,7 +31,7 @@ from blueprint.offline.mocks import MANAGEMENT_ACCOUNT_ID
 from blueprint.offline.runtime import run_program, stack_file_config
 
 REPO = Path(__file__).resolve().parent.parent.parent
-EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 def provider_count(resources: list[dict[str, Any]]) -> int:
@@ -92,11 +95,11 @@ def plan_stack(stack: str, stack_file: Path | None = None) -> tuple[int, dict[st
     from blueprint import program
 
     stack_file = stack_file or REPO / f"Pulumi.{stack}.yaml"
-    flat, secrets = stack_file_config(stack_file)
     source = stack_file.name
     doc: dict[str, Any] = {"stack": stack, "source": source, "resources": [], "summary": {}, "findings": []}
     try:
-        cfg = parse(namespace_values(flat, source), source)
+        flat, secrets = stack_file_config(stack_file)  # a missing or malformed file is a ConfigError
+        cfg = load_flat(flat, source)
     except ConfigError as exc:
         doc["config_errors"] = exc.lines()
         return EXIT_CONFIG, doc
@@ -104,6 +107,11 @@ def plan_stack(stack: str, stack_file: Path | None = None) -> tuple[int, dict[st
         planned = guardrails.plan(cfg)
     except guardrails.GuardrailLimitError as exc:
         doc["findings"] = [checks.finding("guardrail-limits", "", p) for p in exc.problems]
+        return EXIT_FINDINGS, doc
+    # Organization-wide quotas are known from config: past one, stop before planning thousands of resources.
+    early = quotas.config_check(cfg, planned)
+    if any(f["severity"] == "mandatory" for f in early):
+        doc["findings"] = early
         return EXIT_FINDINGS, doc
 
     regs = run_program(stack, flat, secrets, program.main)
@@ -141,7 +149,7 @@ def write(doc: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--stack", default="dev")
     ap.add_argument("--file", type=Path, help="stack file (default Pulumi.<stack>.yaml)")
     ap.add_argument("--out", type=Path, default=REPO / "build")
@@ -149,9 +157,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quiet", action="store_true", help="the summary only (the default; kept for old scripts)")
     args = ap.parse_args(argv)
 
-    code, doc = plan_stack(args.stack, args.file)
+    try:
+        code, doc = plan_stack(args.stack, args.file)
+    except Exception:  # a bug, not a finding: exit 1 must keep meaning "mandatory finding"
+        traceback.print_exc()
+        print(f"internal error while planning {args.stack!r} (exit {EXIT_INTERNAL}): this is a bug in the blueprint, not in the stack file",
+              file=sys.stderr)
+        return EXIT_INTERNAL
     if code == EXIT_CONFIG:
-        print(f"configuration rejected ({len(doc['config_errors'])} problems):", file=sys.stderr)
+        n = len(doc["config_errors"])
+        print(f"configuration rejected ({n} problem{'s' if n != 1 else ''}):", file=sys.stderr)
         for line in doc["config_errors"]:
             print(f"  {line}", file=sys.stderr)
         return code

@@ -79,7 +79,7 @@ def usage(doc: dict[str, Any], model: OrgModel) -> dict[str, Counter]:
         use["iam-managed-policy-chars"][model.label(arn)] = _compact(policy.document)
 
     for ss in by_type["aws:cloudformation/stackSet:StackSet"]:
-        use["cloudformation-stack-sets"][f"management/{ss['inputs'].get('region')}"] += 1
+        use["cloudformation-stack-sets"][f"management/{ss['inputs'].get('region') or doc.get('home_region')}"] += 1  # no region: the provider's
     members = [a for a in model.accounts.values() if a.id != model.management]
     # With managed execution, StackSets runs non-conflicting operations (other accounts' instances)
     # concurrently: only a stack set without it makes every team's change wait for the others'.
@@ -99,15 +99,42 @@ def usage(doc: dict[str, Any], model: OrgModel) -> dict[str, Counter]:
     return use
 
 
+def config_usage(cfg: Any, planned: list[Any]) -> dict[str, Counter]:
+    """The organization-wide quotas, counted from config and the packed guardrails alone.
+
+    Known before the program runs, so an organization past them (2,000 teams are 2,001 tag
+    policies: one per team, plus the shared ones) is a finding in a second, not after a plan
+    of thousands of resources. Counted as ``usage`` counts the plan (tests/test_config_quotas.py).
+    """
+    use: dict[str, Counter] = defaultdict(Counter)
+    use["organizations-accounts"]["organization"] = len(cfg.accounts()) + 1  # and the management account
+    use["organizations-ous"]["organization"] = len(cfg.ou_paths())
+    for tp in planned:
+        use["organizations-policies-per-type"][tp.aws_type] += len(tp.packed.bins)
+    for t in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
+        if use["organizations-policies-per-type"][t]:
+            use["organizations-policies-per-type"][t] += 1  # the AWS-managed full-access policy
+    return use
+
+
+def config_check(cfg: Any, planned: list[Any]) -> list[dict[str, Any]]:
+    """Findings on the organization-wide quotas, from config (see ``config_usage``)."""
+    return _findings(config_usage(cfg, planned), cfg.organization.quotas)[0]
+
+
 def check(doc: dict[str, Any], model: OrgModel, overrides: dict[str, int] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(findings, table): the fullest scope of every quota, and every scope over 80%."""
+    return _findings(usage(doc, model), overrides)
+
+
+def _findings(use: dict[str, Counter], overrides: dict[str, int] | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from blueprint.offline.checks import finding
 
     overrides = overrides or {}
     table, out = [], []
-    for qid, used in sorted(usage(doc, model).items()):
+    for qid, used in sorted(use.items()):
         q = catalogue()[qid]
-        limit = int(overrides.get(qid, q["default"]))
+        limit = int(overrides[qid] if qid in overrides else q["default"])
         if not used:
             continue
         top_key, top = max(used.items(), key=lambda kv: (kv[1], kv[0]))

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import settings as pulumi_settings
 
 from blueprint.config import PROJECT
+from blueprint.config_yaml import stack_config
 from blueprint.offline.mocks import OfflineMocks, RecordingMonitor, Registration
 
 SECRET_PLACEHOLDER = "offline-plan-secret-placeholder"
@@ -35,13 +35,13 @@ def _unsecure(value: Any) -> tuple[Any, bool]:
 
 
 def stack_file_config(path: Path) -> tuple[dict[str, str], list[str]]:
-    """Flatten a stack file's ``config:`` the way the Pulumi CLI hands it to a program."""
-    doc = yaml.safe_load(path.read_text()) or {}
+    """Flatten a stack file's ``config:`` the way the Pulumi CLI hands it to a program.
+
+    Read as Pulumi reads it (YAML 1.2, duplicate keys rejected); a broken file is a ConfigError.
+    """
     flat: dict[str, str] = {}
     secrets: list[str] = []
-    for key, value in (doc.get("config") or {}).items():
-        if ":" not in key:
-            key = f"{PROJECT}:{key}"
+    for key, value in stack_config(path).items():
         value, secret = _unsecure(value)
         if secret:
             secrets.append(key)

@@ -91,10 +91,15 @@ def estimate(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("plan", type=Path)
     args = ap.parse_args(argv)
-    e = estimate(json.loads(args.plan.read_text()))
+    try:
+        doc = json.loads(args.plan.read_text())
+    except (OSError, ValueError) as exc:
+        print(f"scale: cannot read plan {args.plan}: {exc} (write it with `make plan`)", file=sys.stderr)
+        return 2
+    e = estimate(doc)
     print(f"{e['resources']} resources, dependency depth {e['depth']}, critical path ~{e['critical_path_s'] / 60:.0f} min")
     print(f"{e['accounts']} accounts created {ACCOUNT_CREATION_CONCURRENCY} at a time: ~{e['account_creation_s'] / 60:.0f} min; "
           f"busiest StackSet {e['busiest_stack_set_instances']} instances: ~{e['stack_set_s'] / 60:.0f} min")
