@@ -49,13 +49,22 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(call install,$(VENV),requirements-dev.txt)
 	touch $@
 
+# make exits 2 whenever a recipe fails, so the plan's own exit code (README, "The offline plan")
+# is said in a last line. CI calls `$(PY) -m blueprint.offline.plan` itself to get that code.
+plan_failed = code=$$?; case $$code in 1) kind="mandatory finding";; 2) kind="configuration error";; \
+  3) kind="internal error";; *) kind="unexpected failure";; esac; \
+  echo "make: the offline plan exited $$code: $$kind (make itself exits 2 on any failure)" >&2; exit $$code
+
 ## Offline plan of one stack (default dev): a summary on stdout (VERBOSE=1 adds the resource tree), build/plan-$(STACK).{json,md}
 plan: $(VENV)/.runtime
-	$(PY) -m blueprint.offline.plan --stack $(STACK) $(if $(VERBOSE),--tree)
+	@echo "$(PY) -m blueprint.offline.plan --stack $(STACK) $(if $(VERBOSE),--tree)"
+	@$(PY) -m blueprint.offline.plan --stack $(STACK) $(if $(VERBOSE),--tree) || { $(plan_failed); }
 
 plan-all: $(VENV)/.runtime
-	$(PY) -m blueprint.offline.plan --stack dev --quiet
-	$(PY) -m blueprint.offline.plan --stack prod --quiet
+	@echo "$(PY) -m blueprint.offline.plan --stack dev --quiet"
+	@$(PY) -m blueprint.offline.plan --stack dev --quiet || { $(plan_failed); }
+	@echo "$(PY) -m blueprint.offline.plan --stack prod --quiet"
+	@$(PY) -m blueprint.offline.plan --stack prod --quiet || { $(plan_failed); }
 
 ## Why is a request allowed or denied? make explain STACK=prod PRINCIPAL=payments-prod:role/payments-deploy ACTION=s3:GetObject RESOURCE='arn:aws:s3:::...'
 ## (CONTEXT='aws:MultiFactorAuthPresent=true' adds condition keys; exit 0 allowed, 1 denied, 2 bad input)
@@ -68,7 +77,8 @@ test:
 	@$(MAKE) --no-print-directory -j4 $(VENV)/.dev $(CHECKOV_VENV)/.installed $(LINT_VENV)/.installed mermaid-parser
 	CHECKOV_BIN=$(abspath $(CHECKOV_VENV))/bin/checkov $(PY) -m pytest -q -n $(TEST_JOBS) --dist loadgroup
 
-# Workflow linters (actionlint, zizmor, check-jsonschema) for tests/test_workflows.py.
+# Workflow linters (actionlint, zizmor, check-jsonschema) for tests/test_workflows.py, and the type
+# checker (basedpyright, with its own node from PyPI; pyrightconfig.json) for tests/test_typecheck.py.
 $(LINT_VENV)/.installed: requirements-lint.txt | $(UV_DIR)/.installed
 	$(call install,$(LINT_VENV),requirements-lint.txt)
 	touch $@

@@ -49,24 +49,26 @@ class StackSetFanOut(pulumi.ComponentResource):
     def __init__(self, name: str, args: StackSetFanOutArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("blueprint:fanout:StackSetFanOut", name, None, opts)
         r = args.rollout
-        prefs = dict(
-            max_concurrent_percentage=r.max_concurrent_percentage,
-            failure_tolerance_percentage=r.failure_tolerance_percentage,
-            region_concurrency_type=r.region_concurrency_type,
-            # Account-global resources (IAM roles) are created in the home region; others refer to them.
-            region_orders=[args.home_region, *[x for x in args.regions if x != args.home_region]],
-        )
+        # Account-global resources (IAM roles) are created in the home region; others refer to them.
+        region_orders = [args.home_region, *[x for x in args.regions if x != args.home_region]]
         self.stack_set = aws.cloudformation.StackSet(
             f"{name}-stackset",
             name=args.stack_set_name,
             description=args.description,
-            region=args.home_region,
+            # No `region`: a StackSetInstance has no per-resource region of its own in pulumi-aws 7
+            # (its `region` is a deprecated alias of the target region), so its API calls go to the
+            # provider's region, and the set must live there too or the instances cannot find it.
             permission_model="SERVICE_MANAGED",
             call_as="SELF",
             auto_deployment=aws.cloudformation.StackSetAutoDeploymentArgs(enabled=True, retain_stacks_on_account_removal=False),
             managed_execution=aws.cloudformation.StackSetManagedExecutionArgs(active=True),
             capabilities=["CAPABILITY_NAMED_IAM"],
-            operation_preferences=aws.cloudformation.StackSetOperationPreferencesArgs(**prefs),
+            operation_preferences=aws.cloudformation.StackSetOperationPreferencesArgs(
+                max_concurrent_percentage=r.max_concurrent_percentage,
+                failure_tolerance_percentage=r.failure_tolerance_percentage,
+                region_concurrency_type=r.region_concurrency_type,
+                region_orders=region_orders,
+            ),
             template_body=args.template_body,
             parameters=args.parameters,
             tags=args.tags,
@@ -77,15 +79,20 @@ class StackSetFanOut(pulumi.ComponentResource):
                 ignore_changes=["administrationRoleArn"],
             ),
         )
-        instance_prefs = aws.cloudformation.StackSetInstanceOperationPreferencesArgs(**prefs)
+        instance_prefs = aws.cloudformation.StackSetInstanceOperationPreferencesArgs(
+            max_concurrent_percentage=r.max_concurrent_percentage,
+            failure_tolerance_percentage=r.failure_tolerance_percentage,
+            region_concurrency_type=r.region_concurrency_type,
+            region_orders=region_orders,
+        )
         self.instances: list[aws.cloudformation.StackSetInstance] = []
         for region in args.regions:
             if args.target_ou_ids:
                 self.instances.append(
                     aws.cloudformation.StackSetInstance(
                         f"{name}-ous-{region}",
-                        region=args.home_region,
                         stack_set_name=self.stack_set.name,
+                        # The target region only: see the StackSet above for where the instance is managed.
                         stack_set_instance_region=region,
                         call_as="SELF",
                         deployment_targets=aws.cloudformation.StackSetInstanceDeploymentTargetsArgs(organizational_unit_ids=args.target_ou_ids),
@@ -97,7 +104,6 @@ class StackSetFanOut(pulumi.ComponentResource):
                 self.instances.append(
                     aws.cloudformation.StackSetInstance(
                         f"{name}-{acct.key}-{region}",
-                        region=args.home_region,
                         stack_set_name=self.stack_set.name,
                         stack_set_instance_region=region,
                         call_as="SELF",

@@ -65,8 +65,8 @@ class GoldenImagePipeline(pulumi.ComponentResource):
             components=components,
             block_device_mappings=[ib.ImageRecipeBlockDeviceMappingArgs(
                 device_name="/dev/xvda",
-                ebs=ib.ImageRecipeBlockDeviceMappingEbsArgs(encrypted=True, kms_key_id=home_key, volume_size=img.volume_size_gb,
-                                                            volume_type="gp3", delete_on_termination=True),
+                ebs=ib.ImageRecipeBlockDeviceMappingEbsArgs(encrypted="true", kms_key_id=home_key, volume_size=img.volume_size_gb,
+                                                            volume_type="gp3", delete_on_termination="true"),
             )],
             systems_manager_agent=ib.ImageRecipeSystemsManagerAgentArgs(uninstall_after_build=False),
             tags=tags,

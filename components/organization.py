@@ -45,8 +45,8 @@ class Organization(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True, import_=args.existing_org_id),
         )
         self.org_id = self.org.id
-        self.root_id = self.org.roots.apply(lambda roots: roots[0].id)
-        self.ou_ids: dict[str, pulumi.Output[str]] = {}
+        self.root_id = self.org.roots.apply(lambda roots: roots[0].id or "")  # the SDK types computed ids Optional
+        self.ou_ids: dict[str, pulumi.Input[str]] = {}
         self._existing_ous = args.existing_ous
         self._ous(name, args.organizational_units, self.root_id, "", args.tags)
         self.register_outputs({"org_id": self.org_id, "root_id": self.root_id, "ou_ids": self.ou_ids})

@@ -30,16 +30,17 @@ class AccountProviders(pulumi.ComponentResource):
         super().__init__("blueprint:providers:AccountProviders", name, None, opts)
         self._name = name
         self._args = args
-        self._providers: dict[str, aws.Provider] = {}
+        # Not `_providers`: pulumi.Resource keeps its package -> provider map there, and children share it.
+        self._by_role: dict[str, aws.Provider] = {}
         self.register_outputs({})
 
     def get(self, role: str) -> aws.Provider:
         """The provider for a shared account, created on first use."""
         if role not in SHARED_ROLES:
             raise ValueError(f"no provider for {role!r}: workload accounts are reached through StackSets")
-        if role not in self._providers:
+        if role not in self._by_role:
             account = self._args.account_ids[role]
-            self._providers[role] = aws.Provider(
+            self._by_role[role] = aws.Provider(
                 f"{self._name}-{role.replace('_', '-')}",
                 region=self._args.region,
                 assume_roles=[aws.ProviderAssumeRoleArgs(role_arn=role_arn(account, self._args.role_name), session_name=f"secure-org-{role}")],
@@ -48,7 +49,7 @@ class AccountProviders(pulumi.ComponentResource):
                 default_tags=aws.ProviderDefaultTagsArgs(tags=self._args.tags),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        return self._providers[role]
+        return self._by_role[role]
 
     def opts(self, role: str, parent: pulumi.Resource, **kw) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=parent, provider=self.get(role), **kw)

@@ -253,7 +253,7 @@ def _templates(b: _Builder, m: OrgModel) -> None:
 
 def _template_resource(m: OrgModel, res: cfn.Instantiated, account: str, region: str, source: str) -> None:
     p = res.properties
-    if res.type == "AWS::IAM::Role":
+    if res.type == "AWS::IAM::Role" and res.arn and res.name:  # unnamed: no ARN to model it by
         if res.arn in m.roles:
             return  # IAM is global: the home region's instance already made it
         role = Role(res.arn, account, res.name, p.get("AssumeRolePolicyDocument"), managed=list(p.get("ManagedPolicyArns") or []),
@@ -261,7 +261,7 @@ def _template_resource(m: OrgModel, res: cfn.Instantiated, account: str, region:
         for ip in p.get("Policies") or []:
             role.inline.append(Policy(f"inline {res.name}/{ip['PolicyName']} ({source.split(' in ')[0]})", ip["PolicyDocument"]))
         m.add_role(role)
-    elif res.type == "AWS::IAM::ManagedPolicy":
+    elif res.type == "AWS::IAM::ManagedPolicy" and res.arn:
         m.policies.setdefault(res.arn, Policy(f"managed {res.name}", p["PolicyDocument"]))
     elif res.arn:
         kind = {"AWS::Events::Rule": "event-rule", "AWS::Logs::LogGroup": "log-group", "AWS::Lambda::Function": "lambda-function",

@@ -179,7 +179,7 @@ class _Formatter(string.Formatter):
     def get_value(self, key, args, kwargs):  # noqa: ANN001
         if key not in kwargs:
             raise CatalogueError(f"unknown placeholder {{{key}}}")
-        return kwargs[key]
+        return kwargs[str(key)]
 
 
 _FMT = _Formatter()

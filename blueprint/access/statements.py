@@ -294,7 +294,7 @@ class GuardrailDecision:
 
 def guardrail_decision(documents: dict[str, Any] | Iterable[dict[str, Any]], request: GuardrailRequest) -> GuardrailDecision:
     """DENY (with the Sid) if any statement of any document denies ``request``, else ALLOW."""
-    documents = [documents] if isinstance(documents, dict) else list(documents)
+    documents = [documents] if isinstance(documents, dict) else list(documents)  # pyright: ignore[reportAssignmentType] (narrowing sees dict keys of any type)
     for d in documents:
         compile_document(d, "guardrail")  # every document is validated, even after a deny
     action = request.action.lower()

@@ -185,7 +185,7 @@ def stack_resources(args: StackValidationArgs) -> list[Resource]:
                 props=props,
                 protect=bool(getattr(r.opts, "protect", False)) if r.opts is not None else False,
                 id=props.get("id") if isinstance(props.get("id"), str) else None,
-                parent=r.parent.urn if getattr(r, "parent", None) is not None else None,
+                parent=getattr(getattr(r, "parent", None), "urn", None),
                 property_dependencies={k: [dep.urn for dep in v] for k, v in (r.property_dependencies or {}).items()},
                 account_id=provider_account(plain(provider.props)) if provider is not None and provider.props is not None else None,
             )

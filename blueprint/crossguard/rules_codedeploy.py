@@ -80,7 +80,7 @@ def _config_facts(platform: str, props: Mapping[str, Any]) -> tuple[str | None, 
     return "all-at-once", None, None
 
 
-def _gradual(name: str, configs: Mapping[str, tuple[str, Any, Any]]) -> bool:
+def _gradual(name: str, configs: Mapping[str, tuple[str | None, Any, Any]]) -> bool:
     if name in configs:
         return configs[name][0] in ("canary", "linear")
     return "Canary" in name or "Linear" in name
@@ -91,7 +91,7 @@ class _Group:
         self.where, self.platform, self.props, self.alarms = where, platform, props, alarms
 
 
-def _from_templates(resources: Sequence[Resource]) -> list[tuple[Resource, _Group, dict[str, tuple[str, Any, Any]]]]:
+def _from_templates(resources: Sequence[Resource]) -> list[tuple[Resource, _Group, dict[str, tuple[str | None, Any, Any]]]]:
     """Each deployment group a stack instance or stack creates, resolved with its parameters."""
     stack_sets = {d.text_of(r.props.get("name")): r for r in resources if r.type == CFN_STACKSET}
     units: list[tuple[Resource, Any, Mapping[str, Any]]] = []
@@ -128,7 +128,7 @@ def _from_templates(resources: Sequence[Resource]) -> list[tuple[Resource, _Grou
             rv = _resolver(template, params)
             live = {k: s for k, s in res.items() if "Condition" not in s or rv.condition(s["Condition"])}
             platform = None
-            configs: dict[str, tuple[str, Any, Any]] = {}
+            configs: dict[str, tuple[str | None, Any, Any]] = {}
             alarms: dict[str, Any] = {}
             for k, s in live.items():
                 t = s.get("Type")
@@ -152,7 +152,7 @@ def _from_templates(resources: Sequence[Resource]) -> list[tuple[Resource, _Grou
     return out
 
 
-def _tags(props: Mapping[str, Any]) -> dict[str, Any]:
+def _tags(props: Mapping[str, Any]) -> dict[Any, Any]:
     tags = props.get("Tags") or props.get("tags") or {}
     if isinstance(tags, list):
         return {t.get("Key"): t.get("Value") for t in tags if isinstance(t, Mapping)}
@@ -177,7 +177,7 @@ def group_rollback_and_alarms(resources, settings: Settings):
         if alc.get("Enabled") is not True or not 1 <= len(names) <= dep.MAX_ALARMS:
             out.append((r, f"{g.where}{len(names)} alarm(s) monitored (enabled: {alc.get('Enabled')}); 1 to {dep.MAX_ALARMS} required"))
         for name in names:
-            alarm = g.alarms.get(name)
+            alarm = g.alarms.get(name) if isinstance(name, str) else None
             if alarm is None:
                 continue  # the team's own alarm, created by its IaC
             dims = alarm.get("Dimensions") or []

@@ -125,7 +125,7 @@ def load_waivers(path: Path) -> list[Waiver]:
         if when_tag is not None and (not isinstance(when_tag, str) or not when_tag):
             problems.append(f"{where}: 'when_tag' must be a tag key such as privileged-reason")
         if not any(p.startswith(where) for p in problems):
-            out.append(Waiver(check, resource, reason.strip(), expires, stacks, when_tag))
+            out.append(Waiver(str(check), resource if isinstance(resource, list) else str(resource), str(reason).strip(), expires, stacks, when_tag))
     if problems:
         raise ScanError("invalid waivers:\n  " + "\n  ".join(problems))
     return out
@@ -456,7 +456,7 @@ def table(results: list[StackResult]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--checkov", type=Path, default=Path(os.environ.get("CHECKOV_BIN") or DEFAULT_CHECKOV))
     ap.add_argument("--stacks", nargs="+", default=["dev", "prod"])
     ap.add_argument("--waivers", type=Path, default=WAIVERS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from blueprint.access import report as access_report
@@ -30,7 +31,7 @@ def account_of(r: dict[str, Any], labels: dict[str, str] | None = None) -> str:
     if not r["provider"]:
         return "management"
     urn = r["provider"].rsplit("::", 1)[0]
-    return (labels or {}).get(urn, urn.rsplit("::", 1)[-1])
+    return (labels or {}).get(urn) or urn.rsplit("::", 1)[-1]
 
 
 def _children(resources: list[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
@@ -111,7 +112,7 @@ def _text(doc: dict[str, Any], tree: bool) -> str:
     return "\n".join(lines)
 
 
-def mermaid(doc: dict[str, Any], marks: dict[str, str] | None = None, removed: list[dict[str, Any]] = ()) -> str:
+def mermaid(doc: dict[str, Any], marks: dict[str, str] | None = None, removed: Sequence[dict[str, Any]] = ()) -> str:
     """The organization as a Mermaid graph that scales (see blueprint.review.diagram)."""
     from blueprint.review.diagram import org_diagram
 

@@ -573,7 +573,7 @@ class Converter:
         object becomes the list of one that Terraform uses for a block."""
         if val is None:
             return None
-        if shape.kind == "object":
+        if shape.kind == "object" and shape.cls is not None:
             if not isinstance(val, dict):
                 return val
             obj = self.convert_object(val, shape.cls, nested_token(shape.cls), tf_type)
@@ -815,7 +815,7 @@ def export(doc: dict[str, Any], out_dir: Path) -> tuple[Path, Conversion]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--stack", default="dev")
     ap.add_argument("--plan", type=Path, help="a recorded build/plan-<stack>.json instead of planning now")
     ap.add_argument("--out", type=Path, default=REPO / "build")

@@ -16,6 +16,7 @@ pass them, it is cut to fit, and the diagram says how many it left out.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +58,7 @@ class Graph:
     def edge(self, a: str, b: str, arrow: str = "-->") -> None:
         self.edges.append((self.nid(a), arrow, self.nid(b)))
 
-    def render(self, notes: list[str] = ()) -> str:
+    def render(self, notes: Sequence[str] = ()) -> str:
         out = ["graph LR"]
         out += [f"  {self.nid(k)}{t}" for k, t in self.nodes.items()]
         out += [f"  {a} {arrow} {b}" for a, arrow, b in self.edges]
@@ -88,7 +89,7 @@ def _index(doc: dict[str, Any]) -> dict[str, Any]:
     return {"by_id": by_id, "ous": ous, "accounts": accounts, "attached": attached}
 
 
-def org_diagram(doc: dict[str, Any], marks: dict[str, str] | None = None, removed: list[dict[str, Any]] = ()) -> str:
+def org_diagram(doc: dict[str, Any], marks: dict[str, str] | None = None, removed: Sequence[dict[str, Any]] = ()) -> str:
     """The organization of one plan; ``marks`` maps URNs to added/changed, ``removed`` lists removed nodes."""
     marks = marks or {}
     ix = _index(doc)

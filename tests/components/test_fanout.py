@@ -39,6 +39,18 @@ def test_one_instance_per_region_targeting_the_root(plan):
         assert x["inputs"]["deploymentTargets"]["organizationalUnitIds"][0].startswith("r-")
 
 
+def test_every_instance_names_only_its_target_region_and_lives_where_its_stack_set_does(plan):
+    """pulumi-aws 7: a StackSetInstance's `region` is the deprecated alias of
+    `stackSetInstanceRegion` (the provider rejects both), not where it is managed; it is managed
+    in its provider's region, so the StackSet takes that region too (no `region` of its own)."""
+    instances = _resources_of(plan, "aws:cloudformation/stackSetInstance:StackSetInstance")
+    assert instances and all("region" not in x["inputs"] and x["inputs"]["stackSetInstanceRegion"] for x in instances)
+    sets = _resources_of(plan, "aws:cloudformation/stackSet:StackSet")
+    assert sets and all("region" not in s["inputs"] for s in sets)
+    by_set = {s["inputs"]["name"]: s for s in sets}
+    assert all(by_set[x["inputs"]["stackSetName"]]["provider"] == x["provider"] for x in instances)
+
+
 def test_management_account_gets_the_same_baseline_as_a_stack(plan):
     cfg = load_file(REPO / f"Pulumi.{plan['stack']}.yaml")
     (ss,) = resources_of(plan, "aws:cloudformation/stackSet:StackSet")

@@ -102,7 +102,7 @@ def test_ebs_is_encrypted_with_the_factory_key(plan):
     for image in images_of(stack):
         for bdm in per_image(doc, image, "recipe")["inputs"]["blockDeviceMappings"]:
             ebs = bdm["ebs"]
-            assert ebs["encrypted"] is True and ":key/" in ebs["kmsKeyId"] and "alias/aws/" not in ebs["kmsKeyId"]
+            assert ebs["encrypted"] == "true" and ":key/" in ebs["kmsKeyId"] and "alias/aws/" not in ebs["kmsKeyId"]
     assert key_ids
 
 
