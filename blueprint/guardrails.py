@@ -148,14 +148,19 @@ def team_tag_policies(cfg: StackConfig) -> list[TargetPolicies]:
     doc = json.loads(TEAM_TAGS.read_text())
     limit = cfg.organization.policy_limits.tag_policy
     for team in cfg.teams:
-        values = {"team_name": team.name, "cost_center": team.cost_center}
+        # Every name the team has had stays allowed, so nothing tagged before a rename (and no
+        # Server deployment group, which selects instances by the team's first name) falls out.
+        values = {"team_name": team.names, "cost_center": team.cost_center}
         units = packer.units_from("tag_policies", "team-values", doc, values)
-        packed = packer.pack("tag_policies", f"team:{team.name}", units, limit.max_chars, limit.max_per_target)
-        keys = [f"account:{team.name}-{env}" for env in team.environments]
+        # Named and attached after the team's identity (its first name): a rename replaces nothing.
+        target = f"team:{team.key}"
+        packed = packer.pack("tag_policies", target, units, limit.max_chars, limit.max_per_target)
+        keys = [f"account:{team.key}-{env}" for env in team.environments]
         out.append(
             TargetPolicies(
-                "tag_policies", f"team:{team.name}", packed, values, attach_to=keys,
-                previous_targets=[f"team:{old}" for old in team.previous_names],
+                "tag_policies", target, packed, values, attach_to=keys,
+                # Targets under the team's other names: a rename applied before names followed the identity.
+                previous_targets=[f"team:{n}" for n in team.names if n != team.key],
             )
         )
     return out

@@ -19,10 +19,10 @@ class AccountsArgs:
     accounts: list[AccountSpec]
     ou_ids: dict[str, pulumi.Input[str]]
     org_access_role: str
-    owner_emails: dict[str, str] = field(default_factory=dict)  # team -> owner
-    cost_centers: dict[str, str] = field(default_factory=dict)  # team -> cost center
+    owner_emails: dict[str, str] = field(default_factory=dict)  # team key -> owner
+    cost_centers: dict[str, str] = field(default_factory=dict)  # team key -> cost center
     tags: dict[str, str] = field(default_factory=dict)
-    existing_ids: dict[str, str] = field(default_factory=dict)  # account key -> id to adopt (Pulumi import)
+    existing_ids: dict[str, str] = field(default_factory=dict)  # account key (or an alias of it) -> id to adopt (Pulumi import)
 
 
 class Accounts(pulumi.ComponentResource):
@@ -39,7 +39,7 @@ class Accounts(pulumi.ComponentResource):
             tags = {**args.tags, "account-role": spec.role}
             if spec.team:
                 tags |= {
-                    "team": spec.team,
+                    "team": spec.team_name or spec.team,
                     "environment": spec.environment or "",
                     "cost-center": args.cost_centers.get(spec.team, ""),
                     "owner": args.owner_emails.get(spec.team, ""),
@@ -48,6 +48,8 @@ class Accounts(pulumi.ComponentResource):
             if not spec.decommission:
                 # Moves happen only through the explicit decommission step (into Suspended).
                 ignore.append("parentId")
+            # A renamed team's account may be given under its current name as well as its key.
+            existing = next((args.existing_ids[k] for k in (spec.key, *spec.aliases) if k in args.existing_ids), None)
             acct = aws.organizations.Account(
                 f"{name}-{spec.key}",
                 name=spec.name,
@@ -65,7 +67,7 @@ class Accounts(pulumi.ComponentResource):
                     ignore_changes=ignore,
                     aliases=[pulumi.Alias(name=f"{name}-{old}") for old in spec.aliases],
                     # An account that already exists is adopted, never created a second time.
-                    import_=args.existing_ids.get(spec.key),
+                    import_=existing,
                 ),
             )
             self.resources[spec.key] = acct

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from blueprint.baseline.events import patterns
+from blueprint.baseline.events import patterns, rule_state
 from blueprint.iam import deny_insecure_transport, policy_json
 from components.kms import customer_key
+from components.retention import org_data
 
 ALERT_BUS = "secure-org-alerts"
 
@@ -78,7 +79,7 @@ class SecurityAlerts(pulumi.ComponentResource):
             region=home,
             kms_master_key_id=self.key.arn,
             tags=args.tags,
-            opts=sec,
+            opts=org_data(sec),
         )
         aws.sns.TopicPolicy(
             f"{name}-topic-policy",
@@ -125,6 +126,7 @@ class SecurityAlerts(pulumi.ComponentResource):
                 event_bus_name=self.bus.name,
                 description=description,
                 event_pattern=json.dumps(pattern, sort_keys=True),
+                state=rule_state(key),
                 tags=args.tags,
                 opts=sec,
             )

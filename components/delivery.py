@@ -16,6 +16,9 @@ Order matters in two places:
 
 from __future__ import annotations
 
+# pyright: reportOptionalMemberAccess=false
+# (only teams with a pipeline reach `team.pipeline`)
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +39,7 @@ class DeliveryArgs:
     config: StackConfig
     org_id: pulumi.Input[str]
     account_ids: dict[str, pulumi.Output[str]]  # account key -> id
-    ou_ids: dict[str, pulumi.Output[str]]  # OU path -> id
+    ou_ids: dict[str, pulumi.Input[str]]  # OU path -> id
     providers: AccountProviders
     depends_on: list[pulumi.Resource] = field(default_factory=list)  # the organization (trusted access for StackSets)
     tags: dict[str, str] = field(default_factory=dict)
@@ -64,6 +67,7 @@ class Delivery(pulumi.ComponentResource):
                 region=home,
                 kms_key_arn=None,
                 expire_days=cfg.security_baseline.log_archive.expire_days,
+                protect=True,  # shared by every team: who read which build output
                 policy_statements=[
                     {
                         "Sid": "S3ServerAccessLogs",
@@ -93,14 +97,17 @@ class Delivery(pulumi.ComponentResource):
             in_tooling,
         )
 
-        # Artifact keys first: the deploy-role parameters name them by ARN.
+        # Artifact keys first: the deploy-role parameters name them by ARN. Everything of a
+        # team is named after its identity (team.key), so a rename replaces nothing.
         keys: dict[str, aws.kms.Key] = {}
         for team in teams:
-            keys[team.name] = customer_key(
-                f"{name}-{team.name}-artifact-key",
+            keys[team.key] = customer_key(
+                f"{name}-{team.key}-artifact-key",
                 region=home,
-                description=f"{team.name} pipeline artifacts (policy: {team.name}-pipeline-artifact-key-policy)",
+                description=f"{team.name} pipeline artifacts (policy: {team.key}-pipeline-artifact-key-policy)",
                 tags={**args.tags, "team": team.name},
+                # Retained, not protected: removing the pipeline block leaves it behind.
+                protect=False,
                 # The policy is its own resource (TeamPipeline), after the deploy roles exist.
                 opts=pulumi.ResourceOptions(parent=self, provider=tooling_provider, ignore_changes=["policy"]),
             )
@@ -109,7 +116,7 @@ class Delivery(pulumi.ComponentResource):
         specs = {(a.team, a.environment): a for a in cfg.accounts() if a.team}
         for team in teams:
             for env in team.environments:
-                spec = specs[(team.name, env)]
+                spec = specs[(team.key, env)]
                 if spec.decommission:
                     continue
                 overrides.append(
@@ -118,16 +125,16 @@ class Delivery(pulumi.ComponentResource):
                         account_id=args.account_ids[spec.key],
                         ou_id=args.ou_ids[spec.ou],
                         parameters=deploy_roles.instance_parameters(
-                            team=team.name,
+                            team=team.key,
                             environment=env,
-                            pipeline_role_arn=naming.role_arn(tooling, naming.service_role(team.name, "codepipeline")),
-                            artifact_bucket=naming.artifact_bucket(team.name, tooling),
-                            artifact_key_arn=keys[team.name].arn,
+                            pipeline_role_arn=naming.role_arn(tooling, naming.service_role(team.key, "codepipeline")),
+                            artifact_bucket=naming.artifact_bucket(team.key, tooling),
+                            artifact_key_arn=keys[team.key].arn,
                             compute_platform=team.pipeline.deployment.compute_platform,
                             # Each account's group uses its environment's catalogue config.
                             deployment_config=team.pipeline.deployment.config_name(env) if env in ("test", "prod") else
                             team.pipeline.deployment.config_name("test"),
-                            target=team.pipeline.deployment.parameters(team.name, env) if env in ("test", "prod") else None,
+                            target=team.pipeline.deployment.parameters(team.key, env) if env in ("test", "prod") else None,
                         ),
                     )
                 )
@@ -153,11 +160,11 @@ class Delivery(pulumi.ComponentResource):
 
         self.pipelines: dict[str, TeamPipeline] = {}
         for team in teams:
-            ready = [instances[f"{team.name}-{env}"] for env in naming.DEPLOY_STAGES.values()]
+            ready: list[pulumi.Resource] = [instances[f"{team.key}-{env}"] for env in naming.DEPLOY_STAGES.values()]
             targets = {}
             for stage, env in naming.DEPLOY_STAGES.items():
-                account = args.account_ids[f"{team.name}-{env}"]
-                inst = instances[f"{team.name}-{env}"]
+                account = args.account_ids[f"{team.key}-{env}"]
+                inst = instances[f"{team.key}-{env}"]
 
                 def gated(role: str, inst: aws.cloudformation.StackSetInstance = inst, account: Any = account) -> pulumi.Output[str]:
                     # The ARN, available only once the instance (and so the role) exists.
@@ -166,18 +173,18 @@ class Delivery(pulumi.ComponentResource):
                 targets[stage] = DeployTarget(
                     environment=env,
                     account_id=account,
-                    deploy_role_arn=gated(naming.deploy_role(team.name)),
-                    cfn_exec_role_arn=gated(naming.cfn_exec_role(team.name)),
+                    deploy_role_arn=gated(naming.deploy_role(team.key)),
+                    cfn_exec_role_arn=gated(naming.cfn_exec_role(team.key)),
                 )
-            self.pipelines[team.name] = TeamPipeline(
-                f"{name}-{team.name}",
+            self.pipelines[team.key] = TeamPipeline(
+                f"{name}-{team.key}",
                 TeamPipelineArgs(
                     team=team,
                     org_id=args.org_id,
                     tooling_account_id=tooling,
                     region=home,
                     admin_role_arn=admin_role_arn,
-                    artifact_key=keys[team.name],
+                    artifact_key=keys[team.key],
                     targets=targets,
                     importer_arn=self.importer.arn,
                     log_retention_days=cfg.security_baseline.log_archive.cloudwatch_retention_days,

@@ -19,6 +19,7 @@ from blueprint.pipeline import naming
 from components.pipeline import key_policy
 from components.pipeline_roles import _stmt, arn
 from components.kms import customer_key
+from components.retention import org_data
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,7 +91,7 @@ class FindingsImporter(pulumi.ComponentResource):
             f"{name}-reports",
             SecureBucketArgs(bucket=bucket_name, region=region, kms_key_arn=self.key.arn, require_key_on_upload=True,
                              expire_days=args.report_expire_days, noncurrent_days=30,
-                             access_log_bucket=access_log_bucket, tags=tags),
+                             access_log_bucket=access_log_bucket, protect=True, tags=tags),
             child,
         )
         self.log_group = aws.cloudwatch.LogGroup(
@@ -100,7 +101,7 @@ class FindingsImporter(pulumi.ComponentResource):
             kms_key_id=self.key.arn,
             retention_in_days=args.log_retention_days,
             tags=tags,
-            opts=child,
+            opts=org_data(child),
         )
         bucket_arn = pulumi.Output.concat("arn:aws:s3:::", bucket_name)
         # Exactly what the handler's docstring lists, each on its own resource where IAM allows.

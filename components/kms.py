@@ -25,8 +25,12 @@ def customer_key(
     admin_account: pulumi.Input[str] | None = None,
     statements: list[Any] | None = None,
     tags: dict[str, str] | None = None,
+    protect: bool = True,
 ) -> aws.kms.Key:
-    """A rotating key, protected and retained: data encrypted under a key is lost with it.
+    """A rotating key, always retained: data encrypted under a key is lost with it.
+
+    Organization-level keys are also protected. A team's keys pass ``protect=False``: removing
+    the team's pipeline from config then leaves them behind instead of stopping `pulumi up`.
 
     Give either a whole ``policy``, or ``admin_account`` plus usage ``statements`` (the key's
     account administers it). With neither, the policy is managed by a separate
@@ -42,5 +46,5 @@ def customer_key(
         deletion_window_in_days=30,
         policy=policy,
         tags=tags or {},
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=protect, retain_on_delete=True)),
     )

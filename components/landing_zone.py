@@ -47,14 +47,14 @@ class LandingZone(pulumi.ComponentResource):
                 accounts=cfg.accounts(),
                 ou_ids=self.organization.ou_ids,
                 org_access_role=cfg.organization.org_access_role,
-                owner_emails={t.name: t.owner_email for t in cfg.teams},
-                cost_centers={t.name: t.cost_center for t in cfg.teams},
+                owner_emails={t.key: t.owner_email for t in cfg.teams},
+                cost_centers={t.key: t.cost_center for t in cfg.teams},
                 tags=tags,
                 existing_ids=dict(cfg.existing.accounts),
             ),
             child,
         )
-        deferred = {"org_id": self.organization.org_id}
+        deferred: dict[str, pulumi.Input[str]] = {"org_id": self.organization.org_id}
         deferred |= {f"account:{k}": v for k, v in self.accounts.ids.items()}
         self.guardrails = Guardrails(
             f"{name}-guardrails",

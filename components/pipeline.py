@@ -13,8 +13,12 @@ passing the CodeDeploy deployment configuration by name.
 
 from __future__ import annotations
 
+# pyright: reportOptionalMemberAccess=false
+# (the source key, repository and privileged build exist exactly for the source types config allows them)
+
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +31,7 @@ from blueprint.pipeline import buildspecs, naming
 from blueprint.pipeline.buildspecs import SCANS
 from components.pipeline_roles import BRANCH_WRITE_ACTIONS, MERGE_ACTIONS, VIEW_ACTIONS, PipelineRoles, PipelineRolesArgs, _stmt, arn
 from components.kms import customer_key
+from components.retention import team_data
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 
 TAG_VALUE = re.compile(r"[^\w .:/=+\-@]")  # characters AWS tag values do not allow
@@ -85,19 +90,21 @@ def key_policy(admin_role_arn: Any, *usage: dict[str, Any]) -> pulumi.Output[str
 class TeamPipeline(pulumi.ComponentResource):
     def __init__(self, name: str, args: TeamPipelineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("blueprint:pipeline:TeamPipeline", name, None, opts)
-        team, cfg = args.team.name, args.team.pipeline
+        # Names derive from the team's identity (its first name), so a rename replaces nothing;
+        # its current name only labels: tags, descriptions, notification text.
+        team, shown, cfg = args.team.key, args.team.name, args.team.pipeline
         assert cfg is not None
         acct, region = args.tooling_account_id, args.region
-        tags = {**args.tags, "team": team, "cost-center": args.team.cost_center}
+        tags = {**args.tags, "team": shown, "cost-center": args.team.cost_center}
         child = pulumi.ResourceOptions(parent=self)
-        # Keys outlive a config edit: losing one makes every artifact and log under it unreadable.
-        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        # Data and history outlive a config edit: removing the pipeline block leaves them behind.
+        keep = team_data(child)
         pipeline_name = naming.pipeline_name(team)
         source = cfg.source
 
         self.roles = PipelineRoles(
             f"{name}-roles",
-            PipelineRolesArgs(team=team, pipeline=cfg, tooling_account_id=acct, org_id=args.org_id, region=region, tags=tags),
+            PipelineRolesArgs(team=team, team_name=shown, pipeline=cfg, tooling_account_id=acct, org_id=args.org_id, region=region, tags=tags),
             child,
         )
         roles = self.roles
@@ -138,7 +145,7 @@ class TeamPipeline(pulumi.ComponentResource):
         self.ops_key = customer_key(
             f"{name}-ops-key",
             region=region,
-            description=f"{team} pipeline: CodeBuild logs and SNS topics",
+            description=f"{shown} pipeline: CodeBuild logs and SNS topics",
             policy=key_policy(
                 args.admin_role_arn,
                 {"Sid": "LogsEncryptBuildLogs", "Effect": "Allow", "Principal": {"Service": f"logs.{region}.amazonaws.com"},
@@ -152,6 +159,7 @@ class TeamPipeline(pulumi.ComponentResource):
                  "Condition": {"StringEquals": {"kms:ViaService": f"sns.{region}.amazonaws.com"}}},
             ),
             tags=tags,
+            protect=False,
             opts=keep,
         )
         # Source key (CodeCommit repository or S3 source bucket): the people who push, the pipeline that reads.
@@ -161,13 +169,14 @@ class TeamPipeline(pulumi.ComponentResource):
             self.source_key = customer_key(
                 f"{name}-source-key",
                 region=region,
-                description=f"{team} pipeline: source repository/bucket",
+                description=f"{shown} pipeline: source repository/bucket",
                 policy=key_policy(
                     args.admin_role_arn,
                     {"Sid": "WritersAndPipelineUseKey", "Effect": "Allow", "Principal": {"AWS": [roles.pipeline.arn, *writers]},
                      "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"], "Resource": "*"},
                 ),
                 tags=tags,
+                protect=False,
                 opts=keep,
             )
 
@@ -216,9 +225,9 @@ class TeamPipeline(pulumi.ComponentResource):
                 region=region,
                 default_branch=source.branch,
                 kms_key_id=self.source_key.arn,
-                description=f"Team {team}'s service; {source.branch} is protected",
+                description=f"Team {shown}'s service; {source.branch} is protected",
                 tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+                opts=keep,
             )
             merger_sessions = pulumi.Output.concat("arn:aws:sts::", acct, ":assumed-role/", naming.duty_role(team, "merger"), "/*")
             committer_sessions = pulumi.Output.concat("arn:aws:sts::", acct, ":assumed-role/", naming.duty_role(team, "committer"), "/*")
@@ -227,7 +236,7 @@ class TeamPipeline(pulumi.ComponentResource):
                 f"{name}-approval-rule",
                 name=f"{team}-{source.branch}-protection"[:100],
                 region=region,
-                description=f"{source.required_approvals} approval(s) from {team}'s committers or mergers before merging to {source.branch}",
+                description=f"{source.required_approvals} approval(s) from {shown}'s committers or mergers before merging to {source.branch}",
                 content=pulumi.Output.json_dumps(
                     {
                         "Version": "2018-11-08",
@@ -253,13 +262,13 @@ class TeamPipeline(pulumi.ComponentResource):
             kms_key_id=self.ops_key.arn,
             retention_in_days=args.log_retention_days,
             tags=tags,
-            opts=child,
+            opts=keep,
         )
 
         # ---- notifications ------------------------------------------------------
         def topic(key: str, purpose: str, emails: list[str], publisher: dict[str, Any]) -> aws.sns.Topic:
             t = aws.sns.Topic(f"{name}-{key}", name=f"{team}-pipeline-{key}", region=region, kms_master_key_id=self.ops_key.arn,
-                              display_name=f"{team} pipeline {purpose}", tags=tags, opts=child)
+                              display_name=f"{shown} pipeline {purpose}", tags=tags, opts=keep)
             aws.sns.TopicPolicy(
                 f"{name}-{key}-policy",
                 arn=t.arn,
@@ -268,7 +277,8 @@ class TeamPipeline(pulumi.ComponentResource):
                     {"Sid": "Publisher", "Effect": "Allow", **publisher, "Action": "sns:Publish", "Resource": t.arn},
                     deny_insecure_transport(t.arn, action="sns:Publish"),
                 ),
-                opts=child,
+                # Retained with its topic, like a bucket's settings: a topic left behind stays TLS-only.
+                opts=keep,
             )
             for i, email in enumerate(emails):
                 aws.sns.TopicSubscription(f"{name}-{key}-email-{i}", topic=t.arn, region=region, protocol="email", endpoint=email, opts=child)
@@ -351,7 +361,7 @@ class TeamPipeline(pulumi.ComponentResource):
             ]
         else:
             source_stmts += [
-                _stmt("ReadSourceObject", ["s3:GetObject", "s3:GetObjectVersion"], pulumi.Output.concat(source_bucket_arn, "/", source.object_key)),
+                _stmt("ReadSourceObject", ["s3:GetObject", "s3:GetObjectVersion"], pulumi.Output.concat(source_bucket_arn, "/", source.object_key)),  # pyright: ignore[reportArgumentType] (set for an S3 source)
                 _stmt("SourceBucketVersioning", ["s3:GetBucketVersioning"], source_bucket_arn),
                 _stmt("DecryptSource", ["kms:Decrypt"], self.source_key.arn),
             ]
@@ -415,7 +425,7 @@ class TeamPipeline(pulumi.ComponentResource):
             ),
             tags=tags,
             # Roles need their permissions before the first execution starts.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.artifact_key_policy, self.artifacts.policy]),
+            opts=team_data(pulumi.ResourceOptions(parent=self, depends_on=[self.artifact_key_policy, self.artifacts.policy])),
         )
         self._events(name, team, source, region, acct, pipeline_name, source_bucket_arn)
         self.pipeline_arn = self.pipeline.arn
@@ -438,7 +448,7 @@ class TeamPipeline(pulumi.ComponentResource):
                      "Null": {"codecommit:References": "false"}} if cfg.source.type == "codecommit" else None
         repo = self.repository.arn if self.repository is not None else None
         no_override = _stmt("NobodyOverridesApprovalRules", ["codecommit:OverridePullRequestApprovalRules"], repo, effect="Deny") if repo else None
-        grants: dict[str, list[dict[str, Any]]] = {"viewer": view}
+        grants: dict[str, Sequence[dict[str, Any] | None]] = {"viewer": view}
         if "committer" in roles.duties and cfg.source.type == "codecommit":
             grants["committer"] = view + [
                 _stmt("Contribute", ["codecommit:CreateBranch", "codecommit:CreateCommit", "codecommit:CreatePullRequest", "codecommit:DeleteBranch",
@@ -585,7 +595,7 @@ class TeamPipeline(pulumi.ComponentResource):
             S(name="Approval", actions=[A(
                 name="ProductionApproval", category="Approval", owner="AWS", provider="Manual", version="1",
                 configuration={"NotificationArn": self.approval_topic.arn, "ExternalEntityLink": cfg.dast_target_url,
-                               "CustomData": f"Approve {team} for production: scans and DAST passed below {cfg.severity_threshold}; "
+                               "CustomData": f"Approve {args.team.name} for production: scans and DAST passed below {cfg.severity_threshold}; "
                                              f"deploys with {cfg.deployment.config_name('prod')}, rolling back on alarm."},
             )]),
             deploy("Production"),

@@ -43,12 +43,13 @@ BRANCH_WRITE_ACTIONS = ("codecommit:CreateCommit", "codecommit:DeleteBranch", "c
 
 @dataclass
 class PipelineRolesArgs:
-    team: str
+    team: str  # the team's identity (Team.key): every name derives from it
     pipeline: Pipeline
     tooling_account_id: pulumi.Input[str]
     org_id: pulumi.Input[str]
     region: str
     tags: dict[str, str] = field(default_factory=dict)
+    team_name: str = ""  # the team's current name, for tags and descriptions (default: team)
 
 
 def _stmt(sid: str, actions: Any, resources: Any, condition: dict | None = None, effect: str = "Allow") -> dict[str, Any]:
@@ -68,6 +69,7 @@ class PipelineRoles(pulumi.ComponentResource):
         self._name = name
         self._child = pulumi.ResourceOptions(parent=self)
         team, cfg, acct, region = args.team, args.pipeline, args.tooling_account_id, args.region
+        shown = args.team_name or team
         self.pipeline_arn = arn(region, acct, "codepipeline", naming.pipeline_name(team))
         source = cfg.source.type
 
@@ -75,7 +77,7 @@ class PipelineRoles(pulumi.ComponentResource):
             return aws.iam.Role(
                 f"{name}-{key}",
                 name=naming.service_role(team, key),
-                description=f"{principal} for team {team}'s pipeline",
+                description=f"{principal} for team {shown}'s pipeline",
                 assume_role_policy=policy_json(
                     {
                         "Effect": "Allow",
@@ -88,7 +90,7 @@ class PipelineRoles(pulumi.ComponentResource):
                     }
                 ),
                 max_session_duration=3600,
-                tags={**args.tags, "team": team, "duty": "service"},
+                tags={**args.tags, "team": shown, "duty": "service"},
                 opts=self._child,
             )
 
@@ -114,12 +116,12 @@ class PipelineRoles(pulumi.ComponentResource):
             self.duties[duty] = aws.iam.Role(
                 f"{name}-{naming.DUTY_SUFFIX[duty]}",
                 name=naming.duty_role(team, duty),
-                description=f"Team {team}: pipeline {duty.replace('_', ' ')} (from IAM Identity Center)",
+                description=f"Team {shown}: pipeline {duty.replace('_', ' ')} (from IAM Identity Center)",
                 assume_role_policy=policy_json(
                     {"Effect": "Allow", "Principal": {"AWS": account_root(acct)}, "Action": "sts:AssumeRole", "Condition": conditions}
                 ),
                 max_session_duration=3600,
-                tags={**args.tags, "team": team, "duty": duty},
+                tags={**args.tags, "team": shown, "duty": duty},
                 opts=self._child,
             )
         self.register_outputs({"pipeline_role": self.pipeline.arn, "codebuild_role": self.codebuild.arn})

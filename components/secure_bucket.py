@@ -1,4 +1,9 @@
-"""An S3 bucket that is private, versioned, encrypted and TLS-only by construction."""
+"""An S3 bucket that is private, versioned, encrypted and TLS-only by construction.
+
+Every bucket is retained, and so are its settings: a bucket that leaves the program (a team
+or its pipeline removed from config) stays behind with its data, still private, encrypted,
+versioned and TLS-only. ``protect`` is for organization-level buckets only (components/retention.py).
+"""
 
 from __future__ import annotations
 
@@ -26,15 +31,15 @@ class SecureBucketArgs:
     glacier_days: int | None = None
     object_lock: tuple[str, int] | None = None  # (mode, days)
     access_log_bucket: pulumi.Input[str] | None = None
-    protect: bool = False
+    protect: bool = False  # organization-level data: also protected (a team's bucket is retained only)
     tags: dict[str, str] = field(default_factory=dict)
 
 
 class SecureBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecureBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("blueprint:storage:SecureBucket", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        keep = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
+        child = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+        keep = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=True)
         region = args.region
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",
@@ -93,7 +98,7 @@ class SecureBucket(pulumi.ComponentResource):
                 rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
                     default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(mode=mode, days=days)
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[versioning])),
             )
         transitions = (
             [aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=args.glacier_days, storage_class="GLACIER")]
@@ -115,7 +120,7 @@ class SecureBucket(pulumi.ComponentResource):
                     abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=7),
                 )
             ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[versioning])),
         )
         if args.access_log_bucket is not None:
             aws.s3.BucketLogging(
@@ -154,7 +159,7 @@ class SecureBucket(pulumi.ComponentResource):
             region=region,
             policy=policy_json(*statements),
             # A public-access block must exist first or a broad statement could slip in.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[pab]),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[pab])),
         )
         self.arn = self.bucket.arn
         self.name = self.bucket.id

@@ -139,13 +139,15 @@ class SecurityBaseline(pulumi.ComponentResource):
                 root_id=args.root_id,
                 security_account_id=ids["security"],
                 account_groups=groups,
-                group_aliases={f"team-{t.name}": [f"team-{old}" for old in t.previous_names] for t in cfg.teams if t.previous_names},
+                # Groups follow the team's identity (acct.team is Team.key); the other names are
+                # aliases for a rename applied before names followed the identity.
+                group_aliases={f"team-{t.key}": [f"team-{n}" for n in t.names if n != t.key] for t in cfg.teams if t.previous_names},
                 home_region=home,
                 regions=regions,
                 security_provider=args.providers.get("security"),
                 conformance_pack_body=conformance_pack.template_body(REMEDIATION_ROLE),
                 # Conformance packs need a recorder in every account, and the remediation role.
-                conformance_depends_on=self.account_baseline.instances,
+                conformance_depends_on=list(self.account_baseline.instances),
                 tags=args.tags,
             ),
             child,

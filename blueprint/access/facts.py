@@ -92,7 +92,8 @@ def gather(plan: dict[str, Any], m: OrgModel, home_region: str) -> Facts:
 
 def _pipeline(r: dict[str, Any], org: dict[str, Any], home_region: str) -> dict[str, Any]:
     inp = r["inputs"]
-    team = (inp.get("tags") or {}).get("team") or inp["name"].removesuffix("-pipeline")
+    # The team's identity (its first name) names the pipeline; the team tag is its current name.
+    team = inp["name"].removesuffix("-pipeline")
     store = (inp.get("artifactStores") or [{}])[0]
     region = inp.get("region") or home_region
     source = next((a for s in inp.get("stages", []) if s["name"] == "Source" for a in s["actions"]), {})

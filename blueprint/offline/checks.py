@@ -1,5 +1,8 @@
 """Checks over the recorded plan: limits and protections verified on what would deploy.
 
+Protections include data: every resource of a type in policies/data-resources.yaml must be
+protected or retained on delete, so no config edit deletes what it holds.
+
 These re-check, independently of the packer, what the engine would receive, so a bug
 in packing or in a component cannot slip a policy over its limit.
 """
@@ -7,7 +10,11 @@ in packing or in a component cannot slip a policy over its limit.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from blueprint import policies
 from blueprint.config import StackConfig
@@ -18,6 +25,13 @@ ACCOUNT = "aws:organizations/account:Account"
 ORGANIZATION = "aws:organizations/organization:Organization"
 
 KIND_BY_TYPE = {v: k for k, v in policies.AWS_TYPES.items()}
+DATA_RESOURCES = Path(__file__).resolve().parents[2] / "policies" / "data-resources.yaml"
+
+
+@lru_cache(maxsize=1)
+def data_types() -> dict[str, str]:
+    """Resource type -> the data or history it holds (policies/data-resources.yaml)."""
+    return dict(yaml.safe_load(DATA_RESOURCES.read_text())["types"])
 
 
 def finding(rule: str, urn: str, message: str, severity: str = "mandatory") -> dict[str, Any]:
@@ -29,8 +43,12 @@ def run(cfg: StackConfig, resources: list[dict[str, Any]]) -> list[dict[str, Any
     limits = cfg.organization.policy_limits
     by_id = {r["id"]: r for r in resources if r.get("id")}
     decommission = {a.name for a in cfg.accounts() if a.decommission}
+    data = data_types()
 
     for r in resources:
+        if r["type"] in data and not (r["protect"] or r["retain_on_delete"]):
+            out.append(finding("data-retained", r["urn"], f"{r['name']} holds {data[r['type']]}: a config edit would delete it "
+                               "(retain it on delete, and protect it too if it is organization-level)"))
         if r["type"] == POLICY:
             kind = KIND_BY_TYPE.get(r["inputs"].get("type", ""))
             if kind is None:
