@@ -19,8 +19,8 @@ import pytest
 
 from blueprint import policies
 from blueprint.offline import diff as D
-from blueprint.offline.plan import plan_stack
-from tests.conftest import REPO, stack_raw, write_stack
+from tests import diff_plans
+from tests.conftest import REPO, stack_raw
 
 ACCOUNT = "aws:organizations/account:Account"
 POLICY = "aws:organizations/policy:Policy"
@@ -31,30 +31,22 @@ NEW_TEAM = {"name": "search", "owner_email": "search-lead@acme.example", "cost_c
 
 
 @pytest.fixture(scope="module")
-def planner(tmp_path_factory):
-    """plan(raw) -> plan document of the prod stack with that config (must be clean)."""
-    where = tmp_path_factory.mktemp("stacks")
-    count = iter(range(1000))
-    seen: dict[str, dict] = {}
+def planner():
+    """plan(raw) -> plan document of the prod stack with that config (must be clean).
+
+    Plans are memoized for the session by config (tests/diff_plans.py, shared with the other
+    diff tests); each call returns a fresh copy. ``cache=False`` for patched policies.
+    """
 
     def plan(raw: dict, stack: str = "prod", cache: bool = True, flow_violations: set[str] = frozenset()) -> dict:
-        """Plans are memoized by config (a fresh copy each time); ``cache=False`` for patched policies.
-
-        A plan must be clean, except for the access-flow violations a test expects (a weakened
-        guardrail now breaks the flows it protected, and the plan says so).
-        """
-        key = stack + json.dumps(raw, sort_keys=True)
-        if cache and key in seen:
-            return copy.deepcopy(seen[key])
-        path = write_stack(where / f"Pulumi.{stack}-{next(count)}.yaml", raw, region="eu-west-1" if stack == "prod" else "us-east-1")
-        code, doc = plan_stack(stack, path)
+        """A plan must be clean, except for the access-flow violations a test expects (a weakened
+        guardrail now breaks the flows it protected, and the plan says so)."""
+        code, doc = diff_plans.plan(raw, stack, cache=cache)
         if flow_violations:
             assert {i["flow"] for i in doc["flows"] if not i["ok"]} == set(flow_violations)
             assert all(f["rule"] == "access-flow" for f in doc["findings"] if f["severity"] == "mandatory")
         else:
             assert code == 0, doc.get("config_errors") or doc["findings"]
-        if cache:
-            seen[key] = copy.deepcopy(doc)
         return doc
 
     return plan
@@ -153,7 +145,7 @@ def test_removing_an_action_from_an_scp_document_is_a_statement_level_critical(p
     assert d["summary"]["changed"] == 1 and d["summary"]["added"] == d["summary"]["removed"] == 0
 
 
-def test_removing_a_team_is_critical(planner, base):
+def test_removing_a_team_is_critical_and_a_config_error(planner, base):
     raw = stack_raw("prod")
     raw["teams"] = [t for t in raw["teams"] if t["name"] != "mobile"]
     d = D.diff_plans(base, planner(raw))
@@ -167,7 +159,13 @@ def test_removing_a_team_is_critical(planner, base):
     assert {"mobile-dev", "mobile-prod"} <= names(critical)
     assert d["security"][: len(critical)] == critical, "critical items come first"
     assert d["changed"] == [], "the team's own policies and enablers go with it; nothing shared changes"
-    assert "`mobile-dev` (Account)" in D.markdown(d, base)
+    # Protected accounts stop `pulumi up`; the team was not decommissioned, so the change is an error.
+    assert {e["label"] for e in d["lifecycle"]["blocked"]} == {"mobile-dev", "mobile-prod"}
+    assert [e.split(": teams: ")[1].split(":")[0] for e in d["config_errors"]] == [
+        "team 'mobile' is gone but its accounts are not decommissioned (mobile-dev, mobile-prod)"]
+    md = D.markdown(d, base)
+    assert "`mobile-dev` (Account)" in md
+    assert md.index("**Configuration errors in this change**") < md.index("### Would be deleted or replaced") < md.index("### Security-relevant")
 
 
 def test_removing_protection_is_critical(base):
@@ -214,21 +212,49 @@ def test_allowing_another_region_weakens_the_region_guardrail(planner, base):
     assert any("DenyOutsideAllowedRegions" in t and "gains `eu-north-1`" in t for t in texts)
 
 
-def test_renaming_a_team_is_a_rename_through_aliases(planner, base):
+def test_renaming_a_team_keeps_every_resource(planner, base):
+    """A team renamed with previous_names keeps its identity: nothing is deleted, replaced or
+    re-created; its accounts keep their ids, so no guardrail that names them changes."""
     raw = stack_raw("prod")
     team = next(t for t in raw["teams"] if t["name"] == "mobile")
     team["name"], team["previous_names"] = "apps", ["mobile"]
     d = D.diff_plans(base, planner(raw))
 
     assert d["added"] == [] and d["removed"] == []
-    renamed = {i["renamed_from"].rsplit("::", 1)[-1] for i in d["renamed"]}
-    assert {"org-accounts-mobile-dev", "org-accounts-mobile-prod", "org-guardrails-tag-team-mobile-1"} <= renamed
-    assert all("mobile" in r for r in renamed), renamed
-    # The account keeps its id, so no guardrail that names it changes; the team's own tag
-    # policy follows the rename (alias) and now allows the new team name.
+    assert (d["summary"]["deleted"], d["summary"]["replaced"], d["summary"]["blocked"], d["summary"]["left_behind"]) == (0, 0, 0, 0)
+    assert d["config_errors"] == []
+    accounts = {i["label"] for i in d["changed"] if i["type"] == ACCOUNT}
+    assert accounts == {"apps-dev", "apps-prod"}
+    # Only the account names, emails and team tag change (ignored by `pulumi up` where they
+    # could replace an account); the team's own tag policy now allows the new name.
     changed_policies = [i for i in d["changed"] if i["type"] == POLICY]
     assert all("-tag-team-" in i["label"] for i in changed_policies), [i["label"] for i in changed_policies]
     assert all(i["severity"] != "critical" for i in d["security"])
+
+
+def test_renaming_a_shared_account_keeps_its_id(planner, base):
+    """Offline account ids come from the logical name (the config key), not the display name:
+    renaming the log-archive account changes its name and email only, raises nothing critical."""
+    raw = stack_raw("prod")
+    raw["shared_accounts"]["log_archive"]["name"] = "audit-logs"
+    head = planner(raw)
+    ids = {r["urn"]: r["id"] for r in base["resources"] if r["type"] == ACCOUNT}
+    assert {r["urn"]: r["id"] for r in head["resources"] if r["type"] == ACCOUNT} == ids
+    d = D.diff_plans(base, head)
+
+    assert [(i["label"], i["type"]) for i in d["changed"]] == [("audit-logs", ACCOUNT)]
+    assert d["summary"]["security"]["critical"] == 0
+    assert (d["summary"]["deleted"], d["summary"]["replaced"]) == (0, 0), "name and email are ignore_changes"
+
+
+def test_a_base_planned_by_older_mocks_maps_account_ids_by_urn(base):
+    """A base plan whose stand-in account ids differ (older mocks derived them from names) is the
+    same organization: the diff matches accounts by URN, so nothing that names them changes."""
+    old = copy.deepcopy(base)
+    acct = next(r for r in old["resources"] if r["type"] == ACCOUNT and r["name"].endswith("log_archive"))
+    text = json.dumps(old).replace(acct["id"], "999999999999")
+    d = D.diff_plans(json.loads(text), base)
+    assert d["summary"]["changed"] == d["summary"]["added"] == d["summary"]["removed"] == 0
 
 
 def test_no_base_plan_counts_everything_as_added(base):

@@ -11,9 +11,14 @@ plan documents; ``--base-plan``/``--head-plan`` diff saved plans without git.
 A base without the stack file, or whose planner is missing or fails, is reported as
 "no base plan" and everything in head counts as added.
 
+Besides the security-relevant changes it says what `pulumi up` would delete, replace or
+leave behind (diff_lifecycle), which data protections weaken (diff_weakening) and whether
+a team or environment disappears without being decommissioned (diff_teams).
+
 Exit codes: 0 the diff was written, whatever it shows (a diff is information, not a
-gate: the plan's own exit code and the checks gate); 2 operational error (not a git
-repository, unknown ref, head configuration rejected, unreadable plan file, git failure).
+gate: the plan's own exit code and the checks gate); 2 operational or configuration error
+(not a git repository, unknown ref, head configuration rejected, unreadable plan file, git
+failure; or, after writing the diff, a team or environment removed without decommission).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from blueprint.access import report as access_report
+from blueprint.offline import diff_lifecycle, diff_teams, diff_weakening
 from blueprint.review import symbolic
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -99,7 +105,7 @@ ALERTING_TYPES = {
 ACCOUNT_FIELDS = ("email", "name", "parentId", "roleName", "iamUserAccessToBilling")
 
 # Order of categories within one severity in the security section.
-CATEGORIES = ("guardrail", "attachment", "protection", "trust", "resource-policy", "account", "organization",
+CATEGORIES = ("guardrail", "attachment", "protection", "data", "trust", "resource-policy", "account", "organization",
               "security-service", "identity-policy", "baseline", "alerting", "provider", "other")
 
 MAX_LINES_PER_ITEM = 60
@@ -229,7 +235,7 @@ def statements(doc: Any) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for i, s in enumerate(as_list(doc.get("Statement"))):
         if isinstance(s, dict):
-            key = s.get("Sid") if isinstance(s.get("Sid"), str) and s.get("Sid") else f"#{i + 1}"
+            key = s["Sid"] if isinstance(s.get("Sid"), str) and s["Sid"] else f"#{i + 1}"
             out[key if key not in out else f"{key}#{i + 1}"] = s
     return out
 
@@ -485,7 +491,7 @@ class Side:
             return r["inputs"]["name"]  # the AWS name reviewers know (account, policy)
         return r["name"]
 
-    def ou_path(self, r: dict[str, Any]) -> str:
+    def ou_path(self, r: dict[str, Any] | None) -> str:
         parts, seen = [], set()
         while r is not None and r["type"] == OU and r["urn"] not in seen:
             seen.add(r["urn"])
@@ -508,13 +514,14 @@ class Side:
         return "Root" if r["type"] == ORGANIZATION else self.label(r)
 
     def policy_targets(self) -> dict[str, tuple[str, ...]]:
-        """Policy URN -> the targets it is attached to (by label)."""
+        """Policy URN -> the ids of the targets it is attached to (ids, not names: a renamed
+        account is the same target)."""
         out: dict[str, set[str]] = defaultdict(set)
         for r in self.resources:
             if r["type"] == ATTACHMENT:
                 p = self.by_id.get(r["inputs"].get("policyId", ""))
                 if p is not None:
-                    out[p["urn"]].add(self.target_of(r["inputs"].get("targetId", "")))
+                    out[p["urn"]].add(str(r["inputs"].get("targetId", "")))
         return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
@@ -721,10 +728,15 @@ def _classify_changed(item: dict[str, Any], r0: dict[str, Any], r1: dict[str, An
             _note(item, "normal", cat, f"extended: {_fmt_vals(sorted({_root(c['path']) for c in significant}))}")
     elif t.startswith("pulumi:providers:") and input_changes:
         _note(item, "high", "provider", f"provider settings changed: {_fmt_vals(sorted({_root(c['path']) for c in input_changes}))}")
+    # Retention, lock, versioning, logging and encryption: what the change does to the data.
+    for sev, cat, text in diff_weakening.weakenings(r0, r1):
+        _note(item, sev, cat, text)
 
 
 def _classify_removed(item: dict[str, Any], r: dict[str, Any]) -> None:
     t = r["type"]
+    if r.get("retain_on_delete") and not r.get("protect") and t != ACCOUNT:
+        return  # left behind in AWS as it is, settings and data included: listed under "Left behind"
     if t == ACCOUNT:
         _note(item, "critical", "account", f"account `{r['inputs'].get('name')}` removed from config"
               + (" (closeOnDeletion: it would be CLOSED)" if r["inputs"].get("closeOnDeletion") else ""))
@@ -821,7 +833,7 @@ def _guardrails(base: Side, head: Side, items: dict[str, dict[str, Any]]) -> Non
             sev = min((n[0] for n in notes), key=RANK.__getitem__, default="high")
             items[owner]["statements"].append({"key": key, "op": op, "severity": sev, "lines": lines,
                                                 "notes": [{"severity": a, "text": b} for a, b in notes],
-                                                "targets": list(targets)})
+                                                "targets": [(head if t in head.by_id else base).target_of(t) for t in targets]})
             if bu and hu and bu[0] != hu[0] and bu[0] in items:
                 items[bu[0]]["statements"].append({"key": key, "op": "moved-out", "severity": "normal",
                                                     "notes": [{"severity": "normal", "text": f"`{key}` moved to `{items[hu[0]]['label']}` (see there)"}], "lines": []})
@@ -919,6 +931,12 @@ def diff_plans(base_doc: dict[str, Any] | None, head_doc: dict[str, Any]) -> dic
         old, new = raw_base.by_urn[b_urn].get("id"), head.by_urn[h_urn].get("id")
         if old and new and old != new and len(old) >= 8:
             id_map[old] = new
+    # An account keeps its id in AWS: one whose stand-in id differs on the two sides (a base
+    # planned by older mocks) is the same account.
+    for urn, r in head.by_urn.items():
+        b = raw_base.by_urn.get(urn)
+        if b is not None and r["type"] == ACCOUNT and b.get("id") and r.get("id") and b["id"] != r["id"]:
+            id_map.setdefault(b["id"], r["id"])
     base = Side(_translate_ids(raw_base.doc, id_map)) if id_map else raw_base
 
     items: dict[str, dict[str, Any]] = {}
@@ -960,6 +978,8 @@ def diff_plans(base_doc: dict[str, Any] | None, head_doc: dict[str, Any]) -> dic
                 items[r["urn"]] = _item(r, side, "unchanged")
     _guardrails(base, head, items)
     _finish_guardrail_items(base, head, items)
+    # What `pulumi up` would delete, replace or leave behind (protect, retain, ignore_changes).
+    fate = diff_lifecycle.lifecycle(base, head, renames, items)
     for urn in [u for u, i in items.items() if i["change"] == "unchanged"]:
         if not items[urn]["statements"] or all(s["op"] in ("moved", "moved-out") for s in items[urn]["statements"]):
             del items[urn]  # only moves in/out of an otherwise unchanged policy would already show on the changed side
@@ -992,7 +1012,11 @@ def diff_plans(base_doc: dict[str, Any] | None, head_doc: dict[str, Any]) -> dic
             "changed_additive": sum(1 for i in groups["changed"] if i.get("additive")),
             "unchanged": unchanged,
             "security": {s: sum(1 for i in security if i["severity"] == s) for s in SEVERITIES},
+            **{k: len(v) for k, v in fate.items()},
         },
+        # Config errors of the change itself (a team gone without being decommissioned): exit 2.
+        "config_errors": diff_teams.team_errors(base_doc, head_doc),
+        "lifecycle": fate,
         "security": [_public(i) for i in security],
         # Access flows whose decision changed (newly denied, newly allowed): a reviewer's
         # first question about any policy edit is "what does this now allow or break?"
@@ -1081,6 +1105,13 @@ def _markdown(diff: dict[str, Any], head_doc: dict[str, Any] | None = None, comp
         f"{s['unchanged']} unchanged. Security-relevant: **{sec['critical']} critical**, **{sec['high']} high**, {sec['normal']} normal."
     )
     lines.append("")
+    fate = diff.get("lifecycle") or {k: [] for k in ("blocked", "deleted", "replaced", "left_behind")}
+    if diff_lifecycle.count_line(fate):
+        lines += [diff_lifecycle.count_line(fate), ""]
+    if diff.get("config_errors"):
+        lines += ["> **Configuration errors in this change** (the diff exits 2):", ">"]
+        lines += [f"> - {e}" for e in diff["config_errors"]] + [""]
+    lines += diff_lifecycle.markdown_lines(fate)
     lines += _onboarding_lines(diff)
     lines += ["### Security-relevant changes", ""]
     lines += access_report.flow_change_lines(diff.get("flows") or [])
@@ -1182,7 +1213,7 @@ def _onboarding_lines(diff: dict[str, Any]) -> list[str]:
     for i in new:
         tags = i.get("tags") or {}
         lines.append(f"| `{i['label']}` | {tags.get('team') or '-'} | {tags.get('environment') or '-'} |")
-    teams = sorted({(i.get("tags") or {}).get("team") for i in new} - {None, ""})
+    teams = sorted({t for i in new if (t := (i.get("tags") or {}).get("team"))})
     shared = diff["summary"]["changed"] + diff["summary"]["removed"]
     lines += ["", f"{len(new)} new account(s)" + (f" for team(s) {', '.join(teams)}" if teams else "")
               + (": additions only, nothing shared changes." if shared == 0 else f"; {shared} existing resource(s) change or go (below)."), ""]
@@ -1206,6 +1237,8 @@ def _summary_text(diff: dict[str, Any]) -> str:
     additive = f" ({s['changed_additive']} additive)" if s.get("changed_additive") else ""
     lines.append(f"  {s['added']} added, {s['removed']} removed, {s['changed']} changed{additive}, {s['renamed']} renamed, {s['unchanged']} unchanged")
     lines.append(f"  security-relevant: {sec['critical']} critical, {sec['high']} high, {sec['normal']} normal")
+    if diff.get("lifecycle"):
+        lines += diff_lifecycle.text_lines(diff["lifecycle"])
     for c in diff.get("flows") or []:
         lines.append(f"  [{'flow' if c['ok'] else 'FLOW VIOLATION'}] {c['change']}: {c['flow']} {c['principal']} {c['action']} {c['resource']}")
     for i in diff["security"]:
@@ -1232,18 +1265,24 @@ def _tail(text: str, n: int = 12) -> str:
     return "\n".join(text.strip().splitlines()[-n:])
 
 
-def base_plan(stack: str, ref: str, repo: Path = REPO, python: str = sys.executable, timeout: int = 900) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """Plan ``stack`` as it is at git ``ref``, with that commit's own planner, in a throwaway worktree.
-
-    Returns (plan document or None, info). Raises DiffError for operational errors
-    (not a repository, unknown ref); a base that cannot be planned is (None, info).
-    """
+def resolve(ref: str, repo: Path = REPO) -> tuple[Path, str, str]:
+    """(top of the checkout, the project's prefix in it, the commit ``ref`` names); DiffError otherwise."""
     top = Path(_git(["rev-parse", "--show-toplevel"], repo))
     prefix = _git(["rev-parse", "--show-prefix"], repo)
     try:
         commit = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo)
     except DiffError as exc:
         raise DiffError(f"unknown git ref {ref!r} (in CI, fetch it: actions/checkout with fetch-depth: 0)") from exc
+    return top, prefix, commit
+
+
+def base_plan(stack: str, ref: str, repo: Path = REPO, python: str = sys.executable, timeout: int = 900) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Plan ``stack`` as it is at git ``ref``, with that commit's own planner, in a throwaway worktree.
+
+    Returns (plan document or None, info). Raises DiffError for operational errors
+    (not a repository, unknown ref); a base that cannot be planned is (None, info).
+    """
+    top, prefix, commit = resolve(ref, repo)
     info: dict[str, Any] = {"ref": ref, "commit": commit, "status": "ok"}
     tmp = Path(tempfile.mkdtemp(prefix="secure-org-diff-"))
     wt = tmp / "base"
@@ -1309,7 +1348,7 @@ def _load_plan(path: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--stack", default="dev")
     ap.add_argument("--base", default="HEAD", help="git ref to compare with (default HEAD: the uncommitted changes)")
     ap.add_argument("--file", type=Path, help="head stack file (default Pulumi.<stack>.yaml)")
@@ -1322,6 +1361,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     try:
+        if not args.base_plan:
+            resolve(args.base)  # an unknown ref fails before the head is planned
         if args.head_plan:
             head_doc = _load_plan(args.head_plan)
         else:
@@ -1355,6 +1396,12 @@ def main(argv: list[str] | None = None) -> int:
         print("  base planner said:\n" + "\n".join(f"    {ln}" for ln in info["detail"].splitlines()))
     shown = json_path.relative_to(Path.cwd()) if json_path.is_relative_to(Path.cwd()) else json_path
     print(f"\nwrote {shown} and {md_path.name}")
+    if diff["config_errors"]:
+        # The diff is written (the reviewer sees it), but the change itself is a config error.
+        print(f"configuration rejected by the diff ({len(diff['config_errors'])} problems):", file=sys.stderr)
+        for line in diff["config_errors"]:
+            print(f"  {line}", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
 
 

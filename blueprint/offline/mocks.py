@@ -1,8 +1,12 @@
 """Pulumi mock runtime that behaves like AWS closely enough to run the real program.
 
-IDs are derived from resource names, so the same config always yields the same plan.
+IDs are derived from logical resource names, so the same config always yields the same plan.
+An account's id comes from its logical name (keyed by its config key, e.g. ``log_archive``),
+never from its display name: renaming an account in config keeps its id, as in AWS.
 ``RecordingMonitor`` keeps what the engine would receive for every registration:
-parent, provider, protect, dependencies and inputs with their engine (camelCase) names.
+parent, provider, dependencies, inputs with their engine (camelCase) names, and what decides
+a resource's fate (``protect``, ``retain_on_delete``, ``ignore_changes``, ``aliases``,
+``import_id``), which the plan checks and the diff read.
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
             rid = f"ou-{self.root_id[2:]}-{_alnum(name, 8)}"
             state["arn"] = f"arn:aws:organizations::{MANAGEMENT_ACCOUNT_ID}:ou/{self.org_id}/{rid}"
         elif t == "aws:organizations/account:Account":
-            rid = fake_account_id(inputs.get("name", name))
+            rid = fake_account_id(name)  # the logical name: a display-name edit keeps the id
             state |= {"arn": f"arn:aws:organizations::{MANAGEMENT_ACCOUNT_ID}:account/{self.org_id}/{rid}", "status": "ACTIVE"}
         elif t == "aws:organizations/policy:Policy":
             rid = "p-" + _alnum(name, 8)

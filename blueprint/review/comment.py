@@ -99,7 +99,7 @@ def blocks_for(stack: str, plan_md: str | None, diff_md: str | None) -> list[Blo
         head = _heading(b)
         if head.startswith("Plan diff"):
             out.append(Block(SECURITY, f"{stack}: diff summary", b))
-        elif head.startswith(("Security-relevant", "Access flows whose decision")):
+        elif head.startswith(("Security-relevant", "Access flows whose decision", "Would be deleted", "Left behind")):
             out.append(Block(SECURITY, f"{stack}: {head}", b))
         elif head.startswith("Organization"):
             out.append(Block(DIAGRAM, f"{stack}: diagram", b))
@@ -154,7 +154,7 @@ def _read(path: Path, as_json: bool) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--build", type=Path, default=Path("build"))
     ap.add_argument("--stacks", nargs="*", default=["prod", "dev"])
     ap.add_argument("--run-url", default="")
