@@ -206,29 +206,34 @@ def _offline_wrapper(tmp: Path) -> Path | None:
     return wrapper
 
 
-@pytest.fixture(scope="module")
-def real_scans(tmp_path_factory):
-    """One checkov run per real stack (network cut off where possible), waivers applied."""
+def _scan_real(stack: str) -> dict:
+    """One checkov run of a real stack (network cut off where possible), waivers applied."""
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix=f"checkov-{stack}-"))
+    checkov = _offline_wrapper(tmp) or CHECKOV
+    code, doc = plan_of(stack)
+    # The plan's own findings are tests/test_plan.py's business; checkov scans what would deploy.
+    assert not doc.get("config_errors"), doc.get("config_errors")
+    r = scan.scan_stack(stack, checkov, tmp, doc=doc)
+    scan.apply_waivers(r, scan.load_waivers(scan.WAIVERS), dt.date.today())
+    return {"result": r, "offline": checkov != CHECKOV}
+
+
+def real_scan(stack: str) -> dict:
+    """Each stack is scanned once per run, by whichever xdist worker asks first (the scans of
+    dev and prod run side by side; the stale-waiver test reads both)."""
+    from tests.shared import once
+
     if not CHECKOV.exists():
         pytest.skip(f"checkov not installed at {CHECKOV}")
-    tmp = tmp_path_factory.mktemp("real")
-    checkov = _offline_wrapper(tmp) or CHECKOV
-    waivers = scan.load_waivers(scan.WAIVERS)
-    results = {}
-    for stack in STACKS:
-        code, doc = plan_of(stack)
-        # The plan's own findings are tests/test_plan.py's business; checkov scans what would deploy.
-        assert not doc.get("config_errors"), doc.get("config_errors")
-        r = scan.scan_stack(stack, checkov, tmp, doc=doc)
-        scan.apply_waivers(r, waivers, dt.date.today())
-        results[stack] = r
-    return {"results": results, "waivers": waivers, "offline": checkov != CHECKOV}
+    return once(f"checkov-{stack}", lambda: _scan_real(stack))
 
 
 @needs_checkov
 @pytest.mark.parametrize("stack", STACKS)
-def test_real_stack_has_no_unwaived_failures(real_scans, stack):
-    r = real_scans["results"][stack]
+def test_real_stack_has_no_unwaived_failures(stack):
+    r = real_scan(stack)["result"]
     assert r.parsing_errors == 0
     assert r.passed > 50, "checkov ran almost nothing: is the export empty?"
     unwaived = [f"{f.check_id} {f.address} ({f.status}: {f.reason or f.name})" for f in r.unwaived]
@@ -237,16 +242,22 @@ def test_real_stack_has_no_unwaived_failures(real_scans, stack):
 
 
 @needs_checkov
-def test_no_stale_waivers(real_scans):
-    stale = scan.stale_waivers(real_scans["waivers"], list(STACKS))
+def test_no_stale_waivers():
+    import copy
+
+    waivers = scan.load_waivers(scan.WAIVERS)
+    for stack in STACKS:  # the waivers count what they match as they are applied
+        scan.apply_waivers(copy.deepcopy(real_scan(stack)["result"]), waivers, dt.date.today())
+    stale = scan.stale_waivers(waivers, list(STACKS))
     assert [w.label() for w in stale] == [], "these waivers match nothing any more: remove them"
 
 
 @needs_checkov
-def test_real_scan_ran_without_network(real_scans):
-    if not real_scans["offline"]:
+def test_real_scan_ran_without_network():
+    scans = [real_scan(stack) for stack in STACKS]
+    if not all(s["offline"] for s in scans):
         pytest.skip("this machine does not allow `unshare -n` (no network namespace), so offline-ness is not proven here")
-    assert all(r.parsing_errors == 0 for r in real_scans["results"].values())
+    assert all(s["result"].parsing_errors == 0 for s in scans)
 
 
 # --- waivers (no checkov needed) -------------------------------------------------------------
