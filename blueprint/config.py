@@ -729,6 +729,11 @@ def _cross_check(p: dict[str, Any]) -> list[tuple[str, str]]:
             seen_teams.setdefault(n, i)
         if team.pipeline is not None and not {"test", "prod"} <= set(team.environments):
             problems.append((f"teams[{i}].pipeline", "a pipeline deploys to staging (test) and prod: add both environments"))
+        closing = sorted({"test", "prod"} & set(team.decommission))
+        if team.pipeline is not None and closing:
+            problems.append((f"teams[{i}].decommission", f"lists {', '.join(closing)}, where the team's pipeline deploys: remove the "
+                             "pipeline: block first (its artifacts, keys and logs are left behind, not deleted), then decommission "
+                             "(README \"Renaming, moving and closing accounts\")"))
         for env in team.decommission + list(team.account_emails):
             if env not in team.environments:
                 problems.append((f"teams[{i}]", f"{env!r} is configured but not in environments"))
@@ -815,7 +820,10 @@ def load_flat(flat: dict[str, Any], source: str) -> StackConfig:
     # and quota models take that to be the home region, so the two must agree.
     region, org = flat.get("aws:region"), raw.get("organization")
     home = org.get("home_region") if isinstance(org, dict) else None
-    if isinstance(region, str) and region in AWS_REGIONS and isinstance(home, str) and region != home:
+    if region is None and isinstance(home, str):
+        problems.append(("aws:region", f"is required: the management account's provider (and every StackSet it manages) works "
+                         f"in aws:region; set it to organization.home_region, e.g. aws:region: {home}"))
+    elif isinstance(region, str) and region in AWS_REGIONS and isinstance(home, str) and region != home:
         problems.append(("aws:region", f"is {region!r} but organization.home_region is {home!r}: the management account's "
                          "provider (and every StackSet it manages) works in aws:region, so set both to the same region"))
     return parse(raw, source, problems)

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from blueprint.config_errors import close_match
+from blueprint.config_errors import close_match, shown
 
 PROJECT = "secure-org"
 # Keys the Pulumi engine itself reads from stack config.
@@ -55,7 +55,7 @@ def check(flat: dict[str, Any], project_keys: list[str]) -> list[tuple[str, str]
     region = flat.get("aws:region")
     if region is not None:
         try:
-            _region(region if isinstance(region, str) else repr(region))
+            _region(region if isinstance(region, str) else shown(region))
         except ValueError as exc:
             problems.append(("aws:region", str(exc)))
     return problems

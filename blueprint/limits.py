@@ -53,7 +53,10 @@ LOG_GROUP = Limit("CloudWatch log group name", 512, r"[\w./#-]+", "letters, digi
 CODEDEPLOY = Limit("CodeDeploy application or deployment group name", 100)
 STACK = Limit("CloudFormation stack name", 128, r"[A-Za-z][A-Za-z0-9-]*", "letters, digits and '-', starting with a letter")
 STACK_SET = Limit("CloudFormation StackSet name", 128, r"[A-Za-z][A-Za-z0-9-]*", "letters, digits and '-', starting with a letter")
-SSM_PARAMETER = Limit("SSM parameter name", 1011, r"(/[A-Za-z0-9_.-]+){1,15}", "up to 15 '/'-separated levels of letters, digits and _ . -")
+# AWS counts 1,011 characters for the whole parameter ARN, arn:aws:ssm:<region>:<account>:parameter<name>:
+# the longest commercial region (14) leaves 1,011 - 49 for the name.
+SSM_PARAMETER = Limit("SSM parameter name", 1011 - len("arn:aws:ssm:ap-southeast-7:123456789012:parameter"),
+                      r"(/[A-Za-z0-9_.-]+){1,15}", "up to 15 '/'-separated levels of letters, digits and _ . -")
 
 # S3 prefixes and suffixes reserved for access points, Object Lambda, directory and table buckets.
 BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")

@@ -139,7 +139,9 @@ class TeamPipeline(pulumi.ComponentResource):
                 {"Sid": "DeployTargetsDecryptRevisions", "Effect": "Allow", "Principal": {"AWS": target_accounts},
                  "Action": "kms:Decrypt", "Resource": "*", "Condition": app_roles},
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.deploy_roles_ready)),
+            # Retained with the key: deleting a KeyPolicy resets the key to AWS's default policy
+            # (account root kms:*), which a left-behind key must not get.
+            opts=team_data(pulumi.ResourceOptions(parent=self, depends_on=list(args.deploy_roles_ready))),
         )
         # Operations key: CodeBuild logs and the approval/notification topics.
         self.ops_key = customer_key(

@@ -242,3 +242,12 @@ def test_existing_accounts_may_name_a_renamed_team_by_either_name():
     for key in (f"{old}-{env}", f"pay-{env}"):
         raw["existing"] = {"accounts": {key: "123456789012"}}
         assert parse(raw, "Pulumi.prod.yaml").existing.accounts == {key: "123456789012"}
+
+
+def test_a_pipeline_team_cannot_decommission_where_it_deploys():
+    raw = stack_raw("prod")
+    i, team = next((i, t) for i, t in enumerate(raw["teams"]) if t.get("pipeline"))
+    team["decommission"] = list(team["environments"])
+    assert errors(raw) == [f"Pulumi.prod.yaml: teams[{i}].decommission: lists prod, test, where the team's pipeline deploys: remove "
+                           "the pipeline: block first (its artifacts, keys and logs are left behind, not deleted), then decommission "
+                           '(README "Renaming, moving and closing accounts")']

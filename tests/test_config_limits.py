@@ -99,3 +99,14 @@ def test_the_derived_names_are_the_planned_ones():
     # the CodeDeploy role with ${Team} itself (blueprint/pipeline/deploy_roles.py).
     unplanned = {n for n, (_, t) in enumerate(templates) if t.endswith(("-app-x", "-codedeploy"))}
     assert set(range(len(templates))) - unplanned == found
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_planned_stack_set_and_stack_name_is_within_aws_limits(stack):
+    # StackSet and stack names are constants, not derived from config: held to the same limits here.
+    _, doc = plan_of(stack)
+    names = {(limits.STACK_SET, r["inputs"]["name"]) for r in doc["resources"] if r["type"] == "aws:cloudformation/stackSet:StackSet"}
+    names |= {(limits.STACK, r["inputs"]["name"]) for r in doc["resources"] if r["type"] == "aws:cloudformation/stack:Stack"}
+    assert len(names) >= 2
+    assert [limit.problem(name) for limit, name in names if limit.problem(name)] == []
+    assert limits.STACK_SET.problem("a" * 129) and limits.STACK_SET.problem("1-starts-with-a-digit")

@@ -71,3 +71,16 @@ def test_aws_region_must_be_the_home_region(tmp_path):
     assert exc.value.lines() == [
         "Pulumi.dev.yaml: aws:region: is 'eu-west-1' but organization.home_region is 'us-east-1': the management account's "
         "provider (and every StackSet it manages) works in aws:region, so set both to the same region"]
+
+
+def test_aws_region_is_required(tmp_path):
+    from blueprint.config import load_file
+    from tests.conftest import write_stack
+
+    path = write_stack(tmp_path / "Pulumi.dev.yaml", stack_raw("dev"))
+    path.write_text("\n".join(line for line in path.read_text().splitlines() if not line.strip().startswith("aws:region")))
+    with pytest.raises(ConfigError) as exc:
+        load_file(path)
+    assert exc.value.lines() == [
+        "Pulumi.dev.yaml: aws:region: is required: the management account's provider (and every StackSet it manages) works "
+        "in aws:region; set it to organization.home_region, e.g. aws:region: us-east-1"]

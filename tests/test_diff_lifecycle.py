@@ -72,6 +72,15 @@ def test_a_physical_name_change_replaces_and_is_critical_for_data():
             f"{L.data_types()[LOG_GROUP]}, is deleted") in notes_of(d, "lg")
 
 
+def test_changing_an_ecr_repositorys_encryption_replaces_it():
+    # ECR fixes encryption at creation: the repository, with its images, would be replaced.
+    ecr = "aws:ecr/repository:Repository"
+    d, f = fate([res(ecr, {"name": "r", "encryptionConfigurations": [{"encryptionType": "AES256"}]}, name="repo")],
+                [res(ecr, {"name": "r", "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": "arn:k"}]}, name="repo")])
+    (entry,) = f["replaced"]
+    assert entry["why"] == "`encryptionConfigurations` changes" and entry["data"]
+
+
 def test_ignored_properties_do_not_replace():
     before = res(LOG_GROUP, {"name": "/a"}, name="lg", ignore_changes=["name"])
     after = res(LOG_GROUP, {"name": "/b"}, name="lg", ignore_changes=["name"])

@@ -48,8 +48,8 @@ def test_a_rename_with_previous_names_is_fine():
                   acct("apps", "prod", key="mobile", aliases=("apps-prod",)))
     assert T.team_errors(BASE, renamed) == []
     # Older plans: the key is the new name and the old one is an alias.
-    older = doc(acct("web", "dev"), acct("web", "prod"), acct("apps", "dev", aliases=("mobile-dev",)),
-                acct("apps", "prod", aliases=("mobile-prod",)))
+    older = doc(*[{k: v for k, v in a.items() if k != "team_name"} for a in (
+        acct("web", "dev"), acct("web", "prod"), acct("apps", "dev", aliases=("mobile-dev",)), acct("apps", "prod", aliases=("mobile-prod",)))])
     assert T.team_errors(BASE, older) == []
 
 
@@ -89,3 +89,26 @@ def test_the_diff_exits_2_on_a_removed_team_and_still_writes_the_diff(tmp_path, 
     assert "Pulumi.prod.yaml: teams: team 'mobile' is gone but its accounts are not decommissioned (mobile-dev, mobile-prod)" in err
     written = json.loads((tmp_path / "out" / "diff-prod.json").read_text())
     assert len(written["config_errors"]) == 1 and written["summary"]["blocked"] == 2
+
+
+def test_reordering_previous_names_would_change_the_identity_and_is_an_error():
+    # mobile -> apps -> phones, but written previous_names: [apps, mobile]: the identity becomes 'apps'.
+    base = doc(acct("web", "dev"), acct("web", "prod"), acct("apps", "dev", key="mobile"), acct("apps", "prod", key="mobile"))
+    head = doc(acct("web", "dev"), acct("web", "prod"), acct("phones", "dev", key="apps", aliases=("mobile-dev", "phones-dev")),
+               acct("phones", "prod", key="apps", aliases=("mobile-prod", "phones-prod")))
+    assert T.team_errors(base, head) == [
+        "Pulumi.prod.yaml: teams[1].previous_names: team 'phones' would change its identity from 'mobile' to 'apps', replacing "
+        "every resource named after it: keep 'mobile' first in previous_names (oldest first; never reorder or remove an entry)"]
+    right = doc(acct("web", "dev"), acct("web", "prod"), acct("phones", "dev", key="mobile", aliases=("apps-dev", "phones-dev")),
+                acct("phones", "prod", key="mobile", aliases=("apps-prod", "phones-prod")))
+    assert T.team_errors(base, right) == []
+
+
+def test_a_plan_stopped_early_still_records_its_accounts():
+    # A head that stops on a quota or guardrail limit must not read as "every team removed".
+    from blueprint.offline.plan import plan_stack
+    raw = stack_raw("prod")
+    raw["organization"]["policy_limits"] = {"service_control_policy": {"max_chars": 1000, "max_per_target": 5}}
+    code, head = diff_plans.plan(raw)
+    assert code == 1 and not head["resources"] and head["accounts"]
+    assert T.team_errors(diff_plans.plan(stack_raw("prod"))[1], head) == []

@@ -77,6 +77,9 @@ WEAKER = [
     (ECR, {"name": "r", "encryptionConfigurations": [{"encryptionType": "KMS"}]}, {"name": "r"}, "encryption downgraded"),
     (BUCKET, {"bucket": "b", "forceDestroy": False}, {"bucket": "b", "forceDestroy": True}, "`forceDestroy` set"),
     ("aws:cloudwatch/eventRule:EventRule", {"name": "alert", "state": "ENABLED"}, {"name": "alert", "state": "DISABLED"}, "event rule turned off: `state` ENABLED -> DISABLED"),
+    # The break-glass alert back on ENABLED no longer receives sts:AssumeRole (a read-only event).
+    ("aws:cloudwatch/eventRule:EventRule", {"name": "alert", "state": "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"},
+     {"name": "alert", "state": "ENABLED"}, "`state` ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS -> ENABLED"),
 ]
 
 

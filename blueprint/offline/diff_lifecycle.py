@@ -52,7 +52,8 @@ _BUCKET_KEYED = ("bucket", "expectedBucketOwner")
 # type -> engine properties whose change replaces the resource ("region" replaces any resource).
 REPLACE_ON: dict[str, tuple[str, ...]] = {
     BUCKET: ("bucket", "bucketPrefix", "objectLockEnabled"),
-    "aws:ecr/repository:Repository": ("name",),
+    # ECR fixes a repository's encryption at creation: changing it replaces the repository.
+    "aws:ecr/repository:Repository": ("name", "encryptionConfigurations"),
     "aws:codecommit/repository:Repository": ("repositoryName",),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "namePrefix", "logGroupClass"),
     "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"),

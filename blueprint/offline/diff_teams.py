@@ -20,6 +20,8 @@ README = 'README "Renaming, moving and closing accounts"'
 @dataclass
 class TeamView:
     name: str  # the current name
+    key: str  # the identity (Team.key, the first name): every resource name derives from it
+    keyed: bool  # recorded by a plan that names resources after the identity (it records team_name)
     index: int  # position in the stack file's ``teams`` list
     names: set[str] = field(default_factory=set)  # every name it answers to (current, identity, previous)
     envs: dict[str, tuple[str, bool]] = field(default_factory=dict)  # environment -> (account name, decommissioned)
@@ -33,7 +35,7 @@ def teams_of(doc: dict[str, Any] | None) -> list[TeamView]:
             continue
         key, env = a["team"], a["environment"]  # ``team`` is the identity (Team.key) in newer plans
         name = a.get("team_name") or key
-        view = out.setdefault(key, TeamView(name=name, index=len(out), names={name, key}))
+        view = out.setdefault(key, TeamView(name=name, key=key, keyed="team_name" in a, index=len(out), names={name, key}))
         # Aliases are the account keys under the team's other names: "<name>-<env>".
         view.names |= {al[: -len(env) - 1] for al in a.get("aliases") or [] if al.endswith(f"-{env}")}
         view.envs[env] = (a.get("name") or f"{name}-{env}", bool(a.get("decommission")))
@@ -64,6 +66,13 @@ def team_errors(base_doc: dict[str, Any] | None, head_doc: dict[str, Any]) -> li
             errors.append(f"{source}: teams: team '{b.name}' is gone but its accounts are not decommissioned ({', '.join(open_accounts)}): "
                           f"to rename it, set name: {target} and previous_names: [{b.name}]{hint}; "
                           f"to close it, decommission first ({README})")
+            continue
+        if h.keyed and b.keyed and h.key != b.key:
+            # previous_names reordered or trimmed: every resource named after the old identity
+            # would be replaced by an empty one, which no diff line would make obvious.
+            errors.append(f"{source}: teams[{h.index}].previous_names: team '{h.name}' would change its identity from "
+                          f"'{b.key}' to '{h.key}', replacing every resource named after it: keep '{b.key}' first in "
+                          f"previous_names (oldest first; never reorder or remove an entry)")
             continue
         for env, (acct, closing) in b.envs.items():
             if env not in h.envs and not closing:

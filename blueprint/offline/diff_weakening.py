@@ -41,8 +41,9 @@ RANKED: dict[str, list[tuple[str, dict[Any, int]]]] = {
         ("rules[].applyServerSideEncryptionByDefault.sseAlgorithm", {None: 0, "AES256": 1, "aws:kms": 2, "aws:kms:dsse": 3})],
     # ECR encrypts with AES256 when nothing is set.
     "aws:ecr/repository:Repository": [("encryptionConfigurations[].encryptionType", {None: 1, "AES256": 1, "KMS": 2, "KMS_DSSE": 3})],
-    # An alerting rule that no longer fires (ENABLED is the default).
-    "aws:cloudwatch/eventRule:EventRule": [("state", {None: 1, "ENABLED": 1, "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS": 1, "DISABLED": 0})],
+    # An alerting rule that no longer fires (ENABLED is the default); ENABLED alone also stops
+    # read-only CloudTrail events (sts:AssumeRole), which the break-glass alert needs.
+    "aws:cloudwatch/eventRule:EventRule": [("state", {None: 1, "ENABLED": 1, "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS": 2, "DISABLED": 0})],
 }
 
 # Flags that protect data when true (any type): (what, the provider's default when unset).

@@ -103,6 +103,9 @@ def plan_stack(stack: str, stack_file: Path | None = None) -> tuple[int, dict[st
     except ConfigError as exc:
         doc["config_errors"] = exc.lines()
         return EXIT_CONFIG, doc
+    # Known from config alone: a plan that stops early below still says which accounts exist,
+    # so a diff against it does not take every team for removed.
+    doc["accounts"] = [a.model_dump() for a in cfg.accounts()]
     try:
         planned = guardrails.plan(cfg)
     except guardrails.GuardrailLimitError as exc:
@@ -120,7 +123,6 @@ def plan_stack(stack: str, stack_file: Path | None = None) -> tuple[int, dict[st
     doc["resources"] = resources
     doc["summary"] = summarize(resources)
     doc["guardrails"] = guardrail_summary(cfg, planned, resources)
-    doc["accounts"] = [a.model_dump() for a in cfg.accounts()]
     # What the access model needs to rebuild the organization from this document alone.
     doc["management_account"] = MANAGEMENT_ACCOUNT_ID
     doc["home_region"] = cfg.organization.home_region

@@ -65,7 +65,7 @@ def _break_glass_roles(plan: dict, rule: Rule) -> list[dict[str, str]]:
 
 def _team_of(plan: dict, rule: Rule):
     cfg = _config(plan)
-    (team,) = [t for t in cfg.teams if t.pipeline and rule.name == f"{t.name}-pipeline-start"]
+    (team,) = [t for t in cfg.teams if t.pipeline and rule.name == f"{t.key}-pipeline-start"]
     return team
 
 
@@ -191,7 +191,7 @@ def _pulumi_state(inputs: dict) -> str:
 
 def recorded_rules(plan: dict) -> list[Rule]:
     cfg = _config(plan)
-    teams = {t.name: t for t in cfg.teams if t.pipeline}
+    teams = {t.key: t for t in cfg.teams if t.pipeline}  # resources are named after the identity
     rules = []
     for r in resources_of(plan, "aws:cloudwatch/eventRule:EventRule"):
         raw = r["inputs"]["eventPattern"]
