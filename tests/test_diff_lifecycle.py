@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from blueprint.offline import diff as D
 from blueprint.offline import diff_lifecycle as L
+from blueprint.offline import diff_lifecycle_text as LT
 from tests import diff_plans
 from tests.conftest import stack_raw
 from tests.diff_plans import res
@@ -164,7 +165,7 @@ def test_removing_a_pipeline_block_leaves_its_data_behind():
 
 def test_count_line_only_when_something_goes():
     empty = {"blocked": [], "deleted": [], "replaced": [], "left_behind": []}
-    assert L.count_line(empty) == "" and L.markdown_lines(empty) == []
+    assert LT.count_line(empty) == "" and LT.markdown_lines(empty) == []
 
 
 def test_the_pr_comment_keeps_these_sections_with_the_security_changes():

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from blueprint.access import report as access_report
-from blueprint.offline import diff_lifecycle, diff_teams, diff_weakening
+from blueprint.offline import diff_lifecycle, diff_lifecycle_text, diff_teams, diff_weakening
 from blueprint.review import symbolic
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -1106,12 +1106,12 @@ def _markdown(diff: dict[str, Any], head_doc: dict[str, Any] | None = None, comp
     )
     lines.append("")
     fate = diff.get("lifecycle") or {k: [] for k in ("blocked", "deleted", "replaced", "left_behind")}
-    if diff_lifecycle.count_line(fate):
-        lines += [diff_lifecycle.count_line(fate), ""]
+    if diff_lifecycle_text.count_line(fate):
+        lines += [diff_lifecycle_text.count_line(fate), ""]
     if diff.get("config_errors"):
         lines += ["> **Configuration errors in this change** (the diff exits 2):", ">"]
         lines += [f"> - {e}" for e in diff["config_errors"]] + [""]
-    lines += diff_lifecycle.markdown_lines(fate)
+    lines += diff_lifecycle_text.markdown_lines(fate)
     lines += _onboarding_lines(diff)
     lines += ["### Security-relevant changes", ""]
     lines += access_report.flow_change_lines(diff.get("flows") or [])
@@ -1238,7 +1238,7 @@ def _summary_text(diff: dict[str, Any]) -> str:
     lines.append(f"  {s['added']} added, {s['removed']} removed, {s['changed']} changed{additive}, {s['renamed']} renamed, {s['unchanged']} unchanged")
     lines.append(f"  security-relevant: {sec['critical']} critical, {sec['high']} high, {sec['normal']} normal")
     if diff.get("lifecycle"):
-        lines += diff_lifecycle.text_lines(diff["lifecycle"])
+        lines += diff_lifecycle_text.text_lines(diff["lifecycle"])
     for c in diff.get("flows") or []:
         lines.append(f"  [{'flow' if c['ok'] else 'FLOW VIOLATION'}] {c['change']}: {c['flow']} {c['principal']} {c['action']} {c['resource']}")
     for i in diff["security"]:
