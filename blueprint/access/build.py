@@ -85,7 +85,8 @@ def build(plan: dict[str, Any], management_account: str, home_region: str) -> Or
         key = spec.get("key") or r["inputs"].get("name")
         m.add_account(Account(r["id"], key, r["inputs"].get("name", key), spec.get("ou", ""),
                               [*ou_chain(r["inputs"].get("parentId", root_id)), r["id"]],
-                              team=spec.get("team"), environment=spec.get("environment")))
+                              team=spec.get("team"), environment=spec.get("environment"),
+                              decommissioned=bool(spec.get("decommission"))))
 
     _guardrails(b, m)
     _iam(b, m)

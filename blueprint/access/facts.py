@@ -69,9 +69,12 @@ def gather(plan: dict[str, Any], m: OrgModel, home_region: str) -> Facts:
 
     facts = Facts(org=org)
     accounts_by_team: dict[str, dict[str, str]] = {}
+    # Accounts listed in their team's decommission sit in the Suspended OU, being closed: flows
+    # about an account's normal work select the others with `where: {decommissioned: false}`.
+    decommissioned = {acct.id for acct in m.accounts.values() if acct.decommissioned}
     for acct in m.accounts.values():
         if acct.id != m.management:
-            facts.member_accounts.append({"account": acct.id, "account_key": acct.key})
+            facts.member_accounts.append({"account": acct.id, "account_key": acct.key, "decommissioned": acct.id in decommissioned})
         if acct.team:
             accounts_by_team.setdefault(acct.team, {})[acct.environment or ""] = acct.id
     pipelines = {p["team"]: p for p in (_pipeline(r, org, home_region) for r in _by_type(plan, "aws:codepipeline/pipeline:Pipeline"))}
@@ -82,7 +85,7 @@ def gather(plan: dict[str, Any], m: OrgModel, home_region: str) -> Facts:
     for team, envs in sorted(accounts_by_team.items()):
         for env, acct in sorted(envs.items()):
             facts.team_accounts.append({"team": team, "env": env, "account": acct, "account_key": f"{team}-{env}",
-                                        "has_pipeline": team in pipelines})
+                                        "has_pipeline": team in pipelines, "decommissioned": acct in decommissioned})
     for team, p in sorted(pipelines.items()):
         envs = accounts_by_team.get(team, {})
         p["stages"] = [{"env": e, "account": envs[e]} for e in ("test", "prod") if e in envs]

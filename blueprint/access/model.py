@@ -38,6 +38,7 @@ class Account:
     chain: list[str]  # target ids from the root down to the account itself
     team: str | None = None
     environment: str | None = None
+    decommissioned: bool = False  # listed in its team's decommission: in the Suspended OU, being closed
 
 
 @dataclass

@@ -32,6 +32,7 @@ from typing import Any
 
 from blueprint.baseline import ami_key_grant, patching
 from blueprint.baseline.events import patterns, rule_state
+from blueprint.images.naming import KEY_GRANT_ROLE_PREFIX
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLER_PATH = REPO / "functions" / "account_baseline" / "handler.py"
@@ -52,6 +53,9 @@ DEFAULT_BREAK_GLASS_ROLES = ("BreakGlassAdmin",)
 SCP_EXEMPT_ROLE_PATTERNS = (
     f"arn:aws:iam::*:role/{BASELINE_ROLE_PREFIX}*",
     f"arn:aws:iam::*:role/{PREFIX}-config-remediation",
+    # The golden-AMI key grant (a custom resource of this template) must also succeed in a
+    # suspended account, or the StackSet rollout counts it as failed; its own policy is one grant.
+    f"arn:aws:iam::*:role/{KEY_GRANT_ROLE_PREFIX}*",
 )
 
 ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
