@@ -48,7 +48,9 @@ CRITICAL_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "root-sign-in": (
         "Root user signed in to the console",
-        {"detail-type": ["AWS Console Sign In via CloudTrail"], "detail": {"userIdentity": {"type": ["Root"]}}},
+        # With the source: EventBridge refuses PutEvents with an aws.* source, so no principal can
+        # forge this alert onto the org's alert bus.
+        {"source": ["aws.signin"], "detail-type": ["AWS Console Sign In via CloudTrail"], "detail": {"userIdentity": {"type": ["Root"]}}},
     ),
     "iam-user-or-key-created": (
         "IAM user, login profile or access key created",
