@@ -18,7 +18,7 @@ UV := $(UV_DIR)/bin/uv
 export PYTHONPYCACHEPREFIX := $(abspath $(VENV))/pycache
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: plan plan-all test bench schema clean diff checkov checkov-plans explain comment mermaid-parser
+.PHONY: plan plan-all test bench schema clean diff edit-cases checkov checkov-plans explain comment mermaid-parser
 
 # $(call install,VENV_DIR,REQUIREMENTS[,uv venv options]): create the virtualenv if missing, then
 # install the pinned requirements into it.
@@ -98,6 +98,10 @@ clean:
 BASE ?= HEAD
 diff: $(VENV)/.runtime
 	$(PY) -m blueprint.offline.diff --stack $(STACK) --base $(BASE)
+
+## Data-safety edits and bad inputs of prod, each checked against its expected outcome: build/edit-cases.md (docs/data-safety.md)
+edit-cases: $(VENV)/.runtime
+	$(PY) -m blueprint.offline.edit_cases --stack prod --out build/edit-cases.md
 
 ## checkov on the Terraform-plan export of both stacks (checkov lives in its own venv: its pins clash with pulumi's)
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt | $(UV_DIR)/.installed
