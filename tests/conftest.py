@@ -46,6 +46,21 @@ def plan_of(stack: str) -> tuple[int, dict]:
     return _PLANS[stack]
 
 
+def synthetic_plan(teams: int) -> tuple[int, dict]:
+    """The plan of the bench's synthetic org with ``teams`` teams, once per run (shared by workers)."""
+    import tempfile
+
+    from blueprint.offline.bench import synthetic_stack
+    from blueprint.offline.plan import plan_stack
+    from tests.shared import once
+
+    def compute() -> tuple[int, dict]:
+        where = Path(tempfile.mkdtemp(prefix=f"synthetic-{teams}-"))
+        return plan_stack(f"s{teams}", synthetic_stack(teams, where / f"Pulumi.s{teams}.yaml"))
+
+    return once(f"synthetic-{teams}", compute)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into group names
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`make test` runs ``-n auto --dist loadgroup``), keep each module whose

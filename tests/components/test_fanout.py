@@ -60,17 +60,16 @@ def test_management_account_gets_the_same_baseline_as_a_stack(plan):
     assert all(s["provider"] == "" for s in stacks), "service-managed sets skip the management account"
 
 
-def test_baseline_resource_count_does_not_grow_with_teams(tmp_path):
+def test_baseline_resource_count_does_not_grow_with_teams():
     """Only per-team resources (named after the team) are added per team; the rest is constant."""
-    from blueprint.offline.bench import synthetic_stack
-    from blueprint.offline.plan import plan_stack
+    from tests.conftest import synthetic_plan
 
     counts = {}
-    for n in (1, 30):
-        code, doc = plan_stack(f"t{n}", synthetic_stack(n, tmp_path / f"Pulumi.t{n}.yaml"))
+    for n in (1, 100):  # the same plans as the provider-count test
+        code, doc = synthetic_plan(n)
         assert code == 0, doc["findings"]
         counts[n] = sum(1 for r in doc["resources"] if ("-baseline-" in r["name"] or r["name"] == "org-baseline") and "-team-" not in r["name"])
-    assert counts[1] == counts[30]
+    assert counts[1] == counts[100]
 
 
 def test_management_account_forwards_every_critical_event_in_every_region(plan):

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from blueprint.offline.bench import synthetic_stack
-from blueprint.offline.plan import plan_stack
 from components.providers import AccountProviders, AccountProvidersArgs
-from tests.conftest import run_component
+from tests.conftest import run_component, synthetic_plan
 
 
-def test_provider_count_is_the_same_for_1_and_100_teams_and_at_most_6(tmp_path):
+def test_provider_count_is_the_same_for_1_and_100_teams_and_at_most_6():
     counts = {}
     for n in (1, 100):
-        code, doc = plan_stack(f"p{n}", synthetic_stack(n, tmp_path / f"Pulumi.p{n}.yaml"))
+        code, doc = synthetic_plan(n)
         assert code == 0
         counts[n] = doc["summary"]["providers"]
     assert counts[1] == counts[100] <= 6

@@ -196,10 +196,23 @@ def _iam_actions() -> dict[str, dict[str, Any]]:
     return {f"{s['prefix']}:{p['privilege']}".lower(): p for s in data for p in s["privileges"]}
 
 
+@lru_cache(maxsize=1)
+def _by_service() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for a in _iam_actions():
+        out.setdefault(a.split(":", 1)[0], []).append(a)
+    return out
+
+
+@lru_cache(maxsize=None)
 def expand(action: str) -> list[str]:
+    """The IAM actions a pattern matches (searched within its service: the same answer, faster)."""
     import fnmatch
 
-    return [a for a in _iam_actions() if fnmatch.fnmatchcase(a, action.lower())]
+    action = action.lower()
+    service = action.split(":", 1)[0]
+    pool = _iam_actions() if any(c in service for c in "*?[") else _by_service().get(service, [])
+    return [a for a in pool if fnmatch.fnmatchcase(a, action)]
 
 
 def test_no_action_star_and_star_resources_only_without_resource_level_permissions():
