@@ -64,6 +64,8 @@ def gather(plan: dict[str, Any], m: OrgModel, home_region: str) -> Facts:
     # The golden-AMI keys: the factory's keys whose policy lets the organization use them.
     org["ami_keys"] = sorted(t.arn for t in m.things.values() if t.kind == "kms-key" and t.account == org.get("image_factory")
                              and t.policy and any(s.get("Sid") == "OrgUsesGoldenAmiKey" for s in t.policy.document.get("Statement", [])))
+    # The home region's AMI key also encrypts the scan gate's log group (CloudWatch Logs uses it).
+    org["ami_home_key"] = next((k for k in org["ami_keys"] if f":kms:{home_region}:" in k), "")
     sec = org.get("security")
     org["alert_topic"] = next((t.arn for t in m.things.values() if t.kind == "sns-topic" and t.account == sec and "alerts" in t.arn), "")
 
