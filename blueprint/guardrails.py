@@ -81,6 +81,9 @@ def values_for(cfg: StackConfig, target: str) -> dict[str, Any]:
     break_glass: list[Any] = [_role_arn(r) for r in sorted(set(g.break_glass_roles))] + [TEAM_BREAK_GLASS]
     exempt: list[Any] = list(break_glass) + [_role_arn(r) for r in sorted(set(g.exempt_roles))] + [TEAM_EXEMPT]
     exempt += [_role_arn(org.org_access_role), STACKSET_EXEC]
+    # The platform's own: what may still act in a suspended account (no team role, even exempt).
+    platform = [_role_arn(r) for r in sorted(set(g.break_glass_roles) | set(g.exempt_roles))]
+    platform += [_role_arn(org.org_access_role), STACKSET_EXEC]
     critical = [_role_arn(org.org_access_role), STACKSET_EXEC, SSO_ROLES] + [_role_arn(r) for r in sorted(set(g.break_glass_roles))]
     critical += list(BASELINE_ROLES) + [PLATFORM_ROLES, PLATFORM_PATH]
     return {
@@ -88,6 +91,7 @@ def values_for(cfg: StackConfig, target: str) -> dict[str, Any]:
         "home_region": org.home_region,
         "break_glass_principal_arns": _dedupe(break_glass),
         "exempt_principal_arns": _dedupe(exempt),
+        "platform_principal_arns": _dedupe(platform),
         # Only for the guardrails the per-account baseline must pass (account S3 public
         # access block, CloudTrail remediation); never a general exemption.
         "baseline_principal_arns": list(BASELINE_ROLES),

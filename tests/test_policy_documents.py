@@ -90,6 +90,13 @@ VALUES: dict[str, Any] = {
         "arn:aws:iam::*:role/OrganizationAccountAccessRole",
         "arn:aws:iam::*:role/stacksets-exec-*",
     ],
+    # The same without the team paths (what may still act in a suspended account).
+    "platform_principal_arns": [
+        "arn:aws:iam::*:role/BreakGlassAdmin",
+        "arn:aws:iam::*:role/PlatformDeployer",
+        "arn:aws:iam::*:role/OrganizationAccountAccessRole",
+        "arn:aws:iam::*:role/stacksets-exec-*",
+    ],
     "break_glass_principal_arns": ["arn:aws:iam::*:role/BreakGlassAdmin"],
     "baseline_principal_arns": [
         "arn:aws:iam::*:role/secure-org-account-baseline-*",
@@ -213,7 +220,7 @@ def test_render_rejects_an_unknown_placeholder():
 # ---------------------------------------------------------------------------
 
 EXEMPTION_PLACEHOLDERS = {"${exempt_principal_arns}", "${break_glass_principal_arns}", "${baseline_principal_arns}",
-                          "${pipeline_principal_arns}"}
+                          "${pipeline_principal_arns}", "${platform_principal_arns}"}
 # Condition keys that would exempt someone by something other than a role ARN.
 FORBIDDEN_EXEMPTION_KEYS = {"aws:principaltag", "aws:userid", "aws:username", "aws:principalaccount", "aws:principaltype"}
 RCP_SERVICES = {"s3", "sts", "kms", "sqs", "secretsmanager"}

@@ -22,10 +22,11 @@ CLOSING_ONLY = {f.id for f in catalogue.load() if ("decommissioned", True) in f.
 # Flows for every account, closing ones included: what roles in a closing account must still do
 # (the org trail and Config deliver as AWS services, which SCPs never affect).
 STILL_WORKS = ("alert-forwarder-puts-events", "baseline-function-sets-account-defaults", "baseline-function-blocks-public-buckets",
-               "break-glass-acts", "team-roles-under-the-exempt-paths-are-exempt", "suspended-account-platform-cleans-up")
+               "break-glass-acts", "suspended-account-platform-cleans-up")
 # Flows about an account's normal work: not for an account being closed.
 NORMAL_WORK = ("workload-launches-approved-ami", "consumers-decrypt-golden-ami-key", "consumers-grant-ebs-on-golden-ami-key",
-               "baseline-grants-autoscaling-on-golden-ami-key", "audit-role-reads-configuration")
+               "baseline-grants-autoscaling-on-golden-ami-key", "audit-role-reads-configuration",
+               "team-roles-under-the-exempt-paths-are-exempt")
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +81,14 @@ def test_a_team_admin_in_a_suspended_account_can_do_nothing(closing):
     _, doc = closing
     closing_accounts = _closing_accounts(doc)
     assert {"suspended-admin-cannot-touch-data", "suspended-admin-cannot-launch", "suspended-admin-cannot-change-iam",
-            "suspended-admin-cannot-even-read", "suspended-admin-cannot-send-events"} <= CLOSING_ONLY
+            "suspended-admin-cannot-even-read", "suspended-admin-cannot-send-events", "suspended-team-path-roles-cannot-act"} <= CLOSING_ONLY
     for fid in sorted(CLOSING_ONLY):
         insts = _of(doc, fid)
         assert insts, f"{fid} has no instance although {TEAM}'s accounts are decommissioned"
         # Only the closing accounts: the flows select decommissioned: true.
         assert insts == _of(doc, fid, closing_accounts), fid
         assert {a for a in closing_accounts if _of(doc, fid, [a])} == set(closing_accounts), fid
-        if fid.startswith("suspended-admin-"):
+        if fid.startswith(("suspended-admin-", "suspended-team-path-")):
             for i in insts:
                 assert i["decision"] == "DENY" and i["ok"], i
                 assert i["layer"] == "scp" and "-scp-suspended-" in i["policy"] and i["sid"] in SUSPENDED_SIDS, i
