@@ -791,6 +791,14 @@ def _image_factory_checks(factory: "ImageFactory", org: "OrganizationConfig | No
 
 def namespace_values(flat: dict[str, Any], source: str) -> dict[str, Any]:
     """Strip ``secure-org:`` from keys and decode JSON-encoded objects as Pulumi passes them."""
+    out, problems = _decoded(flat)
+    if problems:
+        raise ConfigError(source, problems)
+    return out
+
+
+def _decoded(flat: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The project's keys, decoded, and the problems of those that are not valid JSON (left out)."""
     out: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for key, value in flat.items():
@@ -804,18 +812,15 @@ def namespace_values(flat: dict[str, Any], source: str) -> dict[str, Any]:
                 problems.append((name, f"is not valid JSON: {exc}"))
                 continue
         out[name] = value
-    if problems:
-        raise ConfigError(source, problems)
-    return out
+    return out, problems
 
 
 def load_flat(flat: dict[str, Any], source: str) -> StackConfig:
     """Validate a whole flat config (``namespace:key`` -> value): namespaces, then the project's keys."""
     problems = config_namespaces.check(flat, list(StackConfig.model_fields))
-    try:
-        raw = namespace_values(flat, source)
-    except ConfigError as exc:
-        raise ConfigError(source, problems + exc.problems) from None
+    # A key that is not valid JSON is reported once, and the other sections are still validated.
+    raw, undecoded = _decoded(flat)
+    problems += undecoded
     # The management provider deploys in aws:region, and StackSets are managed there; the access
     # and quota models take that to be the home region, so the two must agree.
     region, org = flat.get("aws:region"), raw.get("organization")
@@ -826,7 +831,13 @@ def load_flat(flat: dict[str, Any], source: str) -> StackConfig:
     elif isinstance(region, str) and region in AWS_REGIONS and isinstance(home, str) and region != home:
         problems.append(("aws:region", f"is {region!r} but organization.home_region is {home!r}: the management account's "
                          "provider (and every StackSet it manages) works in aws:region, so set both to the same region"))
-    return parse(raw, source, problems)
+    try:
+        return parse(raw, source, problems)
+    except ConfigError as exc:
+        if not undecoded:
+            raise
+        bad = {key for key, _ in undecoded}  # already reported as invalid JSON, not as missing
+        raise ConfigError(source, [(k, m) for k, m in exc.problems if not (k in bad and m == "is required")]) from None
 
 
 def load_file(path: str | Path) -> StackConfig:

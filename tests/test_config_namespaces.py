@@ -84,3 +84,18 @@ def test_aws_region_is_required(tmp_path):
     assert exc.value.lines() == [
         "Pulumi.dev.yaml: aws:region: is required: the management account's provider (and every StackSet it manages) works "
         "in aws:region; set it to organization.home_region, e.g. aws:region: us-east-1"]
+
+
+def test_a_key_that_is_not_json_hides_no_other_error():
+    # As the engine passes objects: one malformed section must not hide the others' errors.
+    config = flat()
+    config["secure-org:organization"] = '{"name": "acme",'
+    teams = json.loads(config["secure-org:teams"])
+    teams[0]["environments"] = ["staging"]
+    config["secure-org:teams"] = json.dumps(teams)
+    with pytest.raises(ConfigError) as exc:
+        load_flat(config, "Pulumi.prod.yaml")
+    lines = exc.value.lines()
+    assert lines[0].startswith("Pulumi.prod.yaml: organization: is not valid JSON: ")
+    assert "Pulumi.prod.yaml: teams[0].environments[0]: 'staging' is not one of dev, test, prod" in lines
+    assert not any(line == "Pulumi.prod.yaml: organization: is required" for line in lines)
