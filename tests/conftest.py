@@ -33,17 +33,12 @@ def write_stack(path: Path, raw: dict, region: str | None = None) -> Path:
     return path
 
 
-_PLANS: dict[str, tuple[int, dict]] = {}
-
-
 def plan_of(stack: str) -> tuple[int, dict]:
     """The committed stack's plan, computed once per test run (shared by the xdist workers)."""
     from blueprint.offline.plan import plan_stack
     from tests.shared import once
 
-    if stack not in _PLANS:
-        _PLANS[stack] = once(f"plan-{stack}", lambda: plan_stack(stack))
-    return _PLANS[stack]
+    return once(f"plan-{stack}", lambda: plan_stack(stack))
 
 
 def synthetic_plan(teams: int) -> tuple[int, dict]:
